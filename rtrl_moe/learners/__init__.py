@@ -1,0 +1,22 @@
+"""The learners, by the names used everywhere (CLI, harness, asv, report)."""
+from .base import Learner, iter_steps
+from .bptt import BPTT, TBPTT, CheckpointBPTT
+from .rtrl import DenseRTRL, SparseReadOnlyRTRL, SparseRTRL
+from .tree_rtrl import TreeRTRL
+
+_REGISTRY = {cls.name: cls for cls in (BPTT, TBPTT, CheckpointBPTT, DenseRTRL, SparseRTRL,
+                                       TreeRTRL, SparseReadOnlyRTRL)}
+LEARNERS = tuple(_REGISTRY)
+
+
+def make_learner(name: str, model, **kwargs) -> Learner:
+    """A learner by name; kwargs: ``k`` (tbptt window, ckpt-bptt segment), ``n`` (tree buffer)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown learner {name!r}; choose one of {', '.join(LEARNERS)}")
+    try:
+        return _REGISTRY[name](model, **kwargs)
+    except TypeError as e:
+        raise ValueError(f"bad arguments for learner {name!r}: {e}") from None
+
+
+__all__ = ["LEARNERS", "Learner", "make_learner", "iter_steps"]
