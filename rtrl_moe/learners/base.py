@@ -133,6 +133,10 @@ class Learner:
         x_t = x_t.to(device=p.device, dtype=p.dtype)
         y_t = y_t.to(device=p.device)
         if not self._started:
+            d_in = self.model.cfg.d_in
+            if x_t.dim() != 3 or x_t.shape[-1] != d_in:
+                raise ValueError(f"x_t must be [B, chunk, d_in={d_in}], got {tuple(x_t.shape)}:"
+                                 " does the model's d_in match the task's?")
             self._reset(x_t.shape[0], x_t)
             self._started = True
         self._consume(x_t, y_t)
