@@ -57,13 +57,25 @@ class DenseRTRL(Learner):
         return {n: self.params[n].detach() for n in self.state_names}
 
     def _flat(self, jac_theta: dict, names, rows: int, B: int) -> torch.Tensor:
-        return torch.cat([jac_theta[n].reshape(B, rows, -1) for n in names], dim=2)
+        parts = [jac_theta[n].reshape(B, rows, -1) for n in names]
+        out = self._buffer("J_theta", (B, rows, sum(p.shape[2] for p in parts)))
+        return torch.cat(parts, dim=2, out=out)
+
+    def _buffer(self, key: str, shape) -> torch.Tensor:
+        """A reused work buffer. Fresh multi-MB tensors every step cost more in page faults
+        (the allocator hands large blocks back to the OS) than the matmul itself."""
+        key = (key, tuple(shape))
+        if key not in self._buffers:
+            p = self._like
+            self._buffers[key] = torch.empty(shape, dtype=p.dtype, device=p.device)
+        return self._buffers[key]
 
     # -- learner hooks ---------------------------------------------------------------------------
     def _reset(self, batch_size, like):
         p = self._like
         self.h = self.model.init_state(batch_size).detach()
         self.P = torch.zeros(batch_size, self.model.H, self.n_state, dtype=p.dtype, device=p.device)
+        self._buffers: dict = {}
         self._zero_sums()
 
     def _zero_sums(self):
@@ -85,7 +97,11 @@ class DenseRTRL(Learner):
 
     def _update_sensitivity(self, J_h, J_theta, aux, B):
         H = self.model.H
-        self.P = torch.baddbmm(self._flat(J_theta, self.state_names, H, B), J_h, self.P)
+        J_theta = self._flat(J_theta, self.state_names, H, B)
+        # Double-buffered: the product cannot be written over its own input.
+        key = ("P_next", tuple(self.P.shape))
+        out = self._buffer(*key)
+        self.P, self._buffers[key] = torch.baddbmm(J_theta, J_h, self.P, out=out), self.P
         self.counters["sensitivity_flops"] += 2 * B * H * H * self.n_state
 
     def _accumulate(self, g):
@@ -116,7 +132,8 @@ class DenseRTRL(Learner):
     def _state_tensors(self):
         if not self._started:
             return []
-        return [self.h, self.P, self.state_grad, *self.out_grads.values()]
+        return [self.h, self.P, self.state_grad, *self.out_grads.values(),
+                *self._buffers.values()]
 
 
 def _slot_elements(slots: torch.Tensor, d: int) -> torch.Tensor:
@@ -167,13 +184,17 @@ class SparseRTRL(DenseRTRL):
 
     def _sparse_update(self, P, rows, cols, J_wc, J_theta_w):
         """P[W] = J[W, C] P[C] + J_theta[W] in place; P may be a column slice of self.P."""
-        n = P.shape[2]
-        # Row indexing copies whole contiguous rows of P; gather with an expanded index would
-        # walk it element by element (several times slower at these sizes).
-        batch = torch.arange(P.shape[0], device=P.device).unsqueeze(1)
-        P_c = P[batch, cols]
-        new = torch.baddbmm(J_theta_w, J_wc, P_c) if J_theta_w is not None else J_wc @ P_c
-        P[batch, rows] = new
+        B, n = P.shape[0], P.shape[2]
+        P_c = self._buffer("P_c", (B, cols.shape[1], n))
+        for b in range(B):          # per-example slots; index_select copies whole rows
+            torch.index_select(P[b], 0, cols[b], out=P_c[b])
+        new = self._buffer("P_w", (B, rows.shape[1], n))
+        if J_theta_w is None:
+            torch.bmm(J_wc, P_c, out=new)
+        else:
+            torch.baddbmm(J_theta_w, J_wc, P_c, out=new)
+        for b in range(B):
+            P[b].index_copy_(0, rows[b], new[b])
         self.counters["sensitivity_flops"] += 2 * P.shape[0] * rows.shape[1] * cols.shape[1] * n
 
 
