@@ -134,7 +134,7 @@ class TreeRTRL(SparseRTRL):
             M = self.tree.product(tau + 1, upto)
             B = M.shape[0]
             self.counters["sensitivity_flops"] += 2 * B * H ** 3 * (self.tree.products - before)
-            self.P[:, :, cs] = M @ P_e
+            self.P[:, :, cs] = torch.bmm(M, P_e, out=self._buffer("flush", P_e.shape))
             self.counters["sensitivity_flops"] += 2 * B * H * H * P_e.shape[2]
         else:
             for _, rows, cols, J_wc, _ in window:
