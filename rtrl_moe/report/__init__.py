@@ -1,0 +1,43 @@
+"""Verification report: every documented claim beside what we measured.
+
+``build(results_dir, out_dir)`` reads ``results_dir`` (JSON Lines records, docs/RESULTS.md) and
+writes ``out_dir/index.html`` (one self-contained page, figures embedded as base64 PNG),
+``out_dir/REPORT.md`` and ``out_dir/figures/*.png``.  It is a pure function of the files: the
+same input gives byte-identical output.  A file that fails to load stops the build with the
+reader's error (file and line); an empty results directory gives a report that says so.
+
+Modules: ``claims`` (the registry: data plus check callables), ``checks`` (check functions,
+Evidence and verdicts), ``figures`` (matplotlib), ``render`` (jinja2 context and templates),
+``data`` (loading and accessors).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["build"]
+
+
+def build(results_dir, out_dir) -> dict:
+    """Render the report of results_dir into out_dir; returns the paths written and the counts."""
+    from . import data, render
+
+    results_dir, out_dir = Path(results_dir), Path(out_dir)
+    df, loader = data.load(results_dir)
+    ctx = render.context(df, loader)
+    html, md = render.render(ctx)
+    figdir = out_dir / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for sec in ctx["sections"]:
+        for f in sec.figures:
+            p = out_dir / f.path
+            p.write_bytes(f.png)
+            written.append(p)
+    keep = {p.resolve() for p in written}
+    for old in sorted(figdir.glob("*.png")):  # figures of an earlier build that this one lacks
+        if old.resolve() not in keep:
+            old.unlink()
+    (out_dir / "index.html").write_text(html, encoding="utf-8", newline="\n")
+    (out_dir / "REPORT.md").write_text(md, encoding="utf-8", newline="\n")
+    return {"html": out_dir / "index.html", "markdown": out_dir / "REPORT.md", "figures": written,
+            "counts": ctx["counts"], "records": ctx["header"]["n"]}

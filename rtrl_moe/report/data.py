@@ -1,0 +1,213 @@
+"""Reading results/ into one DataFrame, and small accessors on it.
+
+The report reads records only through the harness's reader
+(``rtrl_moe.bench.results.load_results``), which rejects a malformed line or an unknown schema
+with the file and line; the report lets that error propagate.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: memory fields, in the order the figures show them: (column, label)
+MEMORY_FIELDS = (
+    ("metrics.tensor_bytes_peak", "tensor bytes, peak (all the learner holds)"),
+    ("metrics.tensor_bytes_saved_peak", "tensor bytes saved for backward, peak"),
+    ("metrics.tensor_bytes_learner_state", "learner state (sensitivities, buffers)"),
+    ("metrics.rss_peak", "process RSS above baseline, peak"),
+    ("metrics.cuda_allocated_peak", "CUDA allocated, peak"),
+    ("metrics.cuda_reserved_peak", "CUDA reserved, peak"),
+    ("metrics.nvml_used_peak", "NVML used, peak"),
+)
+
+ITEMSIZE = {"float64": 8, "double": 8, "float32": 4, "float": 4, "float16": 2,
+            "bfloat16": 2, "half": 2}
+
+
+def result_files(results_dir: Path) -> list[Path]:
+    return sorted(p for p in Path(results_dir).rglob("*.jsonl") if p.is_file())
+
+
+def load(results_dir) -> tuple[pd.DataFrame, str]:
+    """All records under results_dir as one DataFrame (sorted deterministically)."""
+    p = Path(results_dir)
+    if not p.is_dir():
+        raise FileNotFoundError(f"results directory {str(p)!r} does not exist")
+    if not result_files(p):
+        return pd.DataFrame(), "none (no *.jsonl files)"
+    # the harness's reader: its errors name the file and line; they propagate
+    from rtrl_moe.bench.results import load_results
+    return normalise(load_results(p)), "rtrl_moe.bench.results.load_results"
+
+
+def normalise(df: pd.DataFrame) -> pd.DataFrame:
+    """Sort deterministically and add helper columns (names start with '_')."""
+    if df is None or len(df) == 0:
+        return pd.DataFrame()
+    df = df.reset_index(drop=True)
+    keys = [c for c in ("created", "run_id", "config.kind", "config.learner", "config.task")
+            if c in df.columns]
+    if keys:
+        k = df[keys].astype(str)
+        for c in ("config.seq_len", "config.seed"):
+            if c in df.columns:
+                k[c] = pd.to_numeric(df[c], errors="coerce").fillna(-1)
+        order = k.sort_values(list(k.columns), kind="mergesort").index
+        df = df.loc[order].reset_index(drop=True)
+    if "_source" not in df.columns:
+        if "source_file" in df.columns:
+            df["_source"] = [f"{Path(str(f)).name}:{int(n) if n == n else '?'}" for f, n in
+                             zip(df["source_file"], pd.to_numeric(df["source_line"], errors="coerce"))]
+        else:
+            df["_source"] = ""
+    df["_model"] = _nested(df, "config.model").map(_json)
+    df["_kw"] = _nested(df, "config.learner_kwargs").map(_json)
+    dm = pd.to_numeric(model_field(df, "d_model"), errors="coerce")
+    ns = pd.to_numeric(model_field(df, "n_slots"), errors="coerce")
+    df["_doc"] = ((dm == 32) & (ns == 4) & (col(df, "config.model_type").fillna("moe") == "moe")).astype(bool)
+    return df
+
+
+# ---------------------------------------------------------------- accessors
+def col(df: pd.DataFrame, name: str) -> pd.Series:
+    if name in df.columns:
+        return df[name]
+    return pd.Series([None] * len(df), index=df.index, dtype=object)
+
+
+def num(df: pd.DataFrame, name: str) -> pd.Series:
+    return pd.to_numeric(col(df, name), errors="coerce").astype(float)
+
+
+def _nested(df: pd.DataFrame, prefix: str) -> pd.Series:
+    """Per row, the dict at `prefix` (a dict column, or flattened `prefix.*` columns)."""
+    flat = sorted(c for c in df.columns if c.startswith(prefix + "."))
+    out = []
+    for i in df.index:
+        d = {}
+        if prefix in df.columns and isinstance(df.at[i, prefix], dict):
+            d.update(df.at[i, prefix])
+        for c in flat:
+            v = df.at[i, c]
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                continue
+            d[c[len(prefix) + 1:]] = v
+        out.append(d)
+    return pd.Series(out, index=df.index, dtype=object)
+
+
+def model_field(df: pd.DataFrame, name: str) -> pd.Series:
+    c = f"config.model.{name}"
+    if c in df.columns:
+        return df[c]
+    return _nested(df, "config.model").map(lambda d: d.get(name))
+
+
+def kwarg(df: pd.DataFrame, name: str) -> pd.Series:
+    c = f"config.learner_kwargs.{name}"
+    if c in df.columns:
+        return df[c]
+    return _nested(df, "config.learner_kwargs").map(lambda d: d.get(name))
+
+
+def _canon(v):
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return _canon(float(v))
+    return v
+
+
+def _json(d: dict) -> str:
+    return json.dumps({k: _canon(v) for k, v in d.items()}, sort_keys=True, default=str)
+
+
+def series_key(df: pd.DataFrame, with_kwargs: bool = True, with_run: bool = False) -> pd.Series:
+    """A string naming what a point was measured on, apart from learner, T and seed."""
+    if len(df) == 0:
+        return pd.Series([], dtype=object)
+    model = df["_model"] if "_model" in df.columns else _nested(df, "config.model").map(_json)
+    parts = [col(df, "machine.machine_id").astype(str), col(df, "config.device").astype(str),
+             col(df, "config.dtype").astype(str), num(df, "config.batch").astype(str),
+             col(df, "config.task").astype(str), col(df, "config.model_type").fillna("moe").astype(str),
+             model]
+    if with_kwargs:
+        parts.append(df["_kw"] if "_kw" in df.columns else _nested(df, "config.learner_kwargs").map(_json))
+    if with_run:
+        parts.append(col(df, "run_id").astype(str))
+    key = parts[0]
+    for p in parts[1:]:
+        key = key + "|" + p
+    return key
+
+
+def doc_mask(df: pd.DataFrame) -> pd.Series:
+    """Rows of the documents' config (MoE, d_model=32, n_slots=4)."""
+    if "_doc" in df.columns:
+        return df["_doc"].astype(bool)
+    dm = pd.to_numeric(model_field(df, "d_model"), errors="coerce")
+    ns = pd.to_numeric(model_field(df, "n_slots"), errors="coerce")
+    return ((dm == 32) & (ns == 4) & (col(df, "config.model_type").fillna("moe") == "moe")).astype(bool)
+
+
+def kwargs_json(df: pd.DataFrame) -> pd.Series:
+    return df["_kw"] if "_kw" in df.columns else _nested(df, "config.learner_kwargs").map(_json)
+
+
+def select(df: pd.DataFrame, *, kind=None, learner=None, task=None, status="ok", device=None,
+           dtype=None, model_type=None, seq_len=None) -> pd.DataFrame:
+    if len(df) == 0:
+        return df
+    m = pd.Series(True, index=df.index)
+
+    def among(name, v, fill=None):
+        c = col(df, name)
+        if fill is not None:
+            c = c.fillna(fill)
+        vals = [v] if isinstance(v, (str, int, float)) else list(v)
+        return c.isin(vals)
+
+    if kind is not None:
+        m &= among("config.kind", kind)
+    if learner is not None:
+        m &= among("config.learner", learner)
+    if task is not None:
+        m &= among("config.task", task)
+    if status is not None:
+        m &= among("status", status)
+    if device is not None:
+        m &= among("config.device", device)
+    if dtype is not None:
+        m &= among("config.dtype", dtype)
+    if model_type is not None:
+        m &= among("config.model_type", model_type, fill="moe")
+    if seq_len is not None:
+        vals = [seq_len] if isinstance(seq_len, (int, float)) else list(seq_len)
+        m &= num(df, "config.seq_len").isin([float(v) for v in vals])
+    return df[m]
+
+
+def machine_label(df: pd.DataFrame) -> str:
+    """Names of the machines the rows came from (CPU model, GPU if any)."""
+    if len(df) == 0:
+        return "no machine"
+    labels = []
+    for mid, g in df.groupby(col(df, "machine.machine_id").astype(str), sort=True):
+        r = g.iloc[0]
+        cpu = r.get("machine.cpu") or "unknown CPU"
+        gpu = r.get("machine.gpu")
+        lab = str(cpu)
+        if isinstance(gpu, str) and gpu:
+            lab += f" + {gpu}"
+        labels.append(lab)
+    return "; ".join(sorted(set(labels)))
+
+
+def itemsize(dtype) -> int:
+    return ITEMSIZE.get(str(dtype), 4)

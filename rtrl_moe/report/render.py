@@ -1,0 +1,206 @@
+"""Assemble the report context and render it with jinja2 (HTML and Markdown)."""
+from __future__ import annotations
+
+import base64
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from . import checks as c
+from . import figures as F
+from .claims import CLAIMS, Claim
+from .data import col, num
+
+TEMPLATES = Path(__file__).parent / "templates"
+COMMANDS = (
+    ("measure (CPU, about 10 minutes)", "python -m rtrl_moe.bench sweep --preset quick"),
+    ("measure on a GPU machine", "python -m rtrl_moe.bench sweep --preset gpu"),
+    ("regenerate this report from results/", "python -m rtrl_moe.bench report --results results/ --out reports/"),
+)
+VERDICT_CLASS = {c.CONFIRMED: "confirmed", c.REFUTED: "refuted", c.PARTIAL: "partial",
+                 c.NOT_MEASURED: "notmeasured"}
+
+
+@dataclass
+class FigureOut:
+    kind: str
+    anchor: str
+    title: str
+    caption: str
+    png: bytes
+    path: str          # relative to the report folder (Markdown)
+
+    @property
+    def b64(self) -> str:
+        return base64.b64encode(self.png).decode("ascii")
+
+
+@dataclass
+class Section:
+    slug: str
+    title: str
+    subtitle: str
+    gpu: bool
+    figures: list = field(default_factory=list)
+    crossover: list = field(default_factory=list)
+
+
+def slug(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-") or "x"
+
+
+def evaluate(df: pd.DataFrame, claims=CLAIMS) -> list:
+    out = []
+    with c.memo(df):
+        for cl in claims:
+            out.append((cl, _evaluate_one(cl, df)))
+    return out
+
+
+def _evaluate_one(cl: Claim, df: pd.DataFrame) -> c.Evidence:
+    try:
+        return cl.evaluate(df)
+    except Exception as e:  # a check that fails is reported, never hidden or turned into a pass
+        return c.Evidence(c.NOT_MEASURED, f"the check raised {type(e).__name__}: {e}", [], None,
+                          ["this is a bug in the report's check; the verdict is withheld"])
+
+
+def sections(df: pd.DataFrame) -> list:
+    if len(df) == 0:
+        return []
+    groups = []
+    mid = col(df, "machine.machine_id").astype(str)
+    dev = col(df, "config.device").fillna("cpu").astype(str)
+    keys = sorted(set(zip(mid, dev)), key=lambda k: (k[1] != "cpu", k[0], k[1]))
+    if len(keys) == 1:
+        groups.append(("all", "Measurements", df, keys[0][1] == "cuda"))
+    else:
+        for m, d in keys:
+            sub = df[(mid == m) & (dev == d)]
+            gpu = d == "cuda"
+            label = c.machine_label(sub)
+            groups.append((slug(f"{m}-{d}"), f"{'GPU: ' if gpu else ''}{label} ({d}, machine {m})", sub, gpu))
+    out = []
+    for s, title, sub, gpu in groups:
+        r = sub.iloc[0]
+        subtitle = ", ".join(str(x) for x in (r.get("machine.cpu"), r.get("machine.gpu"),
+                                             f"torch {r.get('machine.torch')}") if x and x == x)
+        sec = Section(s, title, f"{len(sub)} records; {subtitle}", gpu)
+        for kind, ftitle, fn, caption in F.FIGURES:
+            fig = fn(sub)
+            if fig is None:
+                continue
+            name = f"{s}-{kind}.png"
+            sec.figures.append(FigureOut(kind, f"fig-{s}-{kind}", ftitle, caption, F.png(fig), f"figures/{name}"))
+        sec.crossover = F.crossover_rows(sub)
+        out.append(sec)
+    return out
+
+
+def header(df: pd.DataFrame) -> dict:
+    if len(df) == 0:
+        return {"commits": [], "date": None, "machines": [], "n": 0, "kinds": {}, "statuses": {}, "runs": [],
+                "labels": []}
+    commits = []
+    cm = col(df, "commit").fillna("unknown").astype(str)
+    dirty = col(df, "dirty").map(lambda v: bool(v) if v is not None and v == v else False)
+    for (k, d), g in df.groupby([cm, dirty], sort=True):
+        commits.append({"commit": k, "dirty": bool(d), "n": len(g)})
+    created = sorted(str(x) for x in col(df, "created").dropna())
+    machines = []
+    for m, g in df.groupby(col(df, "machine.machine_id").astype(str), sort=True):
+        r = g.iloc[0]
+
+        def get(k):
+            v = r.get(f"machine.{k}")
+            return "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
+        ram = num(g, "machine.ram_bytes").max()
+        machines.append({"id": m, "hostname": get("hostname"), "cpu": get("cpu"), "cores": get("cores"),
+                         "ram": c.fmt_bytes(ram) if ram == ram else "", "gpu": get("gpu") or "none",
+                         "driver": get("gpu_driver"), "cuda": get("cuda"), "torch": get("torch"),
+                         "python": get("python"), "platform": get("platform"), "n": len(g),
+                         "devices": ", ".join(sorted(set(col(g, "config.device").fillna("cpu").astype(str))))})
+    kinds = col(df, "config.kind").astype(str).value_counts().sort_index().to_dict()
+    statuses = col(df, "status").astype(str).value_counts().sort_index().to_dict()
+    runs = sorted(set(col(df, "run_id").astype(str)))
+    labels = sorted(set(col(df, "config.label").dropna().astype(str)))
+    return {"commits": commits, "date": created[-1] if created else None, "machines": machines, "n": len(df),
+            "kinds": kinds, "statuses": statuses, "runs": runs, "labels": labels}
+
+
+def not_measured_list(results, df, secs) -> list:
+    items = []
+    if len(df) == 0:
+        items.append(("results/", "no records: results/ holds no *.jsonl data"))
+    else:
+        if not (col(df, "config.device") == "cuda").any():
+            items.append(("GPU", "no GPU results (config.device == 'cuda'): every GPU figure and GPU claim is "
+                          "NOT MEASURED; run the gpu preset on a GPU machine"))
+        if col(df, "machine.machine_id").nunique() < 2:
+            items.append(("machines", "results from one machine only: no per-machine comparison"))
+        for kind in ("measure", "agree", "train"):
+            if not (col(df, "config.kind") == kind).any():
+                items.append((kind, f"no `{kind}` records"))
+        bad = df[~col(df, "status").isin(["ok"])]
+        for st, g in bad.groupby(col(bad, "status").astype(str), sort=True):
+            items.append((f"status {st}", f"{len(g)} points: " + ", ".join(sorted(set(
+                f"{a} T={int(b)}" for a, b in zip(col(g, "config.learner"), num(g, "config.seq_len").fillna(-1))))[:12])))
+    for cl, ev in results:
+        if ev.verdict == c.NOT_MEASURED:
+            items.append((cl.id, ev.measured_text))
+    return items
+
+
+def context(df: pd.DataFrame, loader: str) -> dict:
+    results = evaluate(df)
+    secs = sections(df)
+    fig_anchor = {}
+    for s in secs:
+        for f in s.figures:
+            fig_anchor.setdefault(f.kind, f.anchor)
+    claims = []
+    for cl, ev in results:
+        claims.append({"id": cl.id, "anchor": f"claim-{cl.id}", "source": cl.source, "quote": cl.quote,
+                       "also": list(cl.also), "documented": cl.documented, "reading": cl.reading,
+                       "measured": cl.measured, "test": cl.test, "verdict": ev.verdict,
+                       "vclass": VERDICT_CLASS[ev.verdict], "measured_text": ev.measured_text,
+                       "notes": list(ev.notes), "rows": ev.rows, "row_cols": _row_cols(ev.rows),
+                       "figure": fig_anchor.get(ev.figure) if ev.figure else None,
+                       "figure_kind": ev.figure})
+    counts = {v: sum(1 for x in claims if x["verdict"] == v) for v in c.VERDICTS}
+    return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
+            "claims": claims, "counts": counts, "verdicts": c.VERDICTS, "vclass": VERDICT_CLASS,
+            "sections": secs, "not_measured": not_measured_list(results, df, secs),
+            "sources": sorted(set(cl.source for cl, _ in results))}
+
+
+def _row_cols(rows: list) -> list:
+    cols = []
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    return cols
+
+
+def md_cell(s) -> str:
+    return str(s).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
+                                                                 default_for_string=False, default=False),
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["mdcell"] = md_cell
+    return env
+
+
+def render(ctx: dict) -> tuple[str, str]:
+    env = environment()
+    return env.get_template("report.html.j2").render(**ctx), env.get_template("report.md.j2").render(**ctx)

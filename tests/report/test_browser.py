@@ -1,0 +1,71 @@
+"""Open the report in headless Chromium: the claims table is there and every <img> loaded.
+
+Skipped where no Chromium is installed (apt-get install chromium).  The screenshot is kept in
+the test's tmp folder, or in $REPORT_SCREENSHOT_DIR when that is set.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+CHROMIUM = chromium()
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+
+PROBE = """<script>
+window.addEventListener("load", function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  var rows = document.querySelectorAll("#claims-table tr").length;
+  document.body.setAttribute("data-images", ok + "/" + imgs.length);
+  document.body.setAttribute("data-claim-rows", String(rows));
+});
+</script>
+"""
+
+
+def run_chromium(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
+           f"--user-data-dir={tmp / 'profile'}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+
+
+def test_report_in_headless_chromium(built_report, tmp_path):
+    out, info = built_report
+    html = (out / "index.html").read_text(encoding="utf-8")
+    n_img = len(re.findall(r"<img ", html))
+    assert n_img > 0
+    page = tmp_path / "page.html"
+    page.write_text(html.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+
+    r = run_chromium(tmp_path, "--virtual-time-budget=10000", "--dump-dom", page.as_uri())
+    assert r.returncode == 0, r.stderr[-2000:]
+    dom = r.stdout
+    m = re.search(r'data-images="(\d+)/(\d+)"', dom)
+    assert m, "the probe did not run: " + r.stderr[-2000:]
+    assert m.group(1) == m.group(2) == str(n_img), f"images loaded {m.group(1)} of {m.group(2)}"
+    rows = int(re.search(r'data-claim-rows="(\d+)"', dom).group(1))
+    assert rows == sum(info["counts"].values()) + 1          # header row + one per claim
+    assert 'id="claims-table"' in dom
+
+    shots = Path(os.environ.get("REPORT_SCREENSHOT_DIR", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / "report-screenshot.png"
+    r = run_chromium(tmp_path, "--virtual-time-budget=10000", "--hide-scrollbars", "--window-size=1280,2400",
+                     f"--screenshot={shot}", (out / "index.html").as_uri())
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
