@@ -1,0 +1,336 @@
+"""Command line of the bench (argparse only; the work lives in the other modules).
+
+    python -m rtrl_moe.bench agree  --learners rtrl,sparse-rtrl,tree-rtrl --lengths 1,16,256
+                                    [--dtype float64[,float32]] [--batch 1]
+                                    [--config KEY=VALUE ...] --json
+    python -m rtrl_moe.bench point  --learner NAME --task NAME --seq-len T [--batch B]
+                                    [--device D] [--dtype D] [--budget-mb M] [--repeats R]
+                                    [--config KEY=VALUE ...] --json
+    python -m rtrl_moe.bench sweep  --preset quick|full|gpu [--out results/FILE.jsonl]
+                                    [--resume|--force]
+    python -m rtrl_moe.bench report --results results/ --out reports/
+
+``--json`` prints one JSON value on stdout and nothing else (``point``: the record, or a list
+of records with ``--seeds`` naming several; ``agree``: a list of records, each with
+top-level ``learner``, ``length``, ``dtype``, ``rel_err``, ``max_abs_err`` and ``cosine``).
+Progress and logging go to stderr.  A point's own failure (oom, crash, timeout) is a record
+with that status and exit code 0 (``--strict``: exit 1 when any status is not ok).  Bad flags or
+values: one ``error: ...`` line on stderr, exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Optional
+
+from .config import DTYPES, KINDS, MODEL_TYPES, ConfigError, PointConfig, parse_assignments
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line, exit 2
+        sys.stderr.write(f"error: {message}\n")
+        raise SystemExit(2)
+
+
+def _csv(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+    return items
+
+
+def _int_csv(text: str) -> list[int]:
+    out = []
+    for t in _csv(text):
+        try:
+            v = int(t)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected integers, got {t!r}") from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"expected positive integers, got {v}")
+        out.append(v)
+    return out
+
+
+def _pos_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    return v
+
+
+def _pos_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=MODEL_TYPES, default="moe", help="model type")
+    p.add_argument("--config", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="model config field (MoEConfig / RNNConfig), repeatable")
+    p.add_argument("--learner-arg", action="extend", nargs="+", default=[],
+                   metavar="[LEARNER:]KEY=VALUE",
+                   help="make_learner keyword (k=64, n=16); tbptt:k=64 for one learner only")
+    p.add_argument("--task-arg", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="make_task keyword (len_max_a=8 ...)")
+    p.add_argument("--task", default="anbn")
+    p.add_argument("--batch", type=_pos_int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=_pos_int, default=None)
+    p.add_argument("--timeout-s", type=_pos_float, default=None,
+                   help="per point (default 600)")
+    p.add_argument("--in-process", action="store_true",
+                   help="run here instead of a fresh subprocess (a crash takes the CLI down)")
+    p.add_argument("--out", default=None, help="also append the record(s) to this JSONL file")
+    p.add_argument("--json", action="store_true", help="print JSON on stdout, nothing else")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a status is not ok")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="python -m rtrl_moe.bench",
+                 description="Measure rtrl_moe learners (memory, time, work, agreement).")
+    sub = ap.add_subparsers(dest="cmd", metavar="{agree,point,sweep,report}")
+    sub.required = True
+
+    a = sub.add_parser("agree", help="gradient agreement with bptt")
+    a.add_argument("--learners", type=_csv, required=True)
+    a.add_argument("--lengths", type=_int_csv, required=True)
+    a.add_argument("--dtype", type=_csv, default=["float64"])
+    a.add_argument("--seed", type=int, default=0)
+    _add_model_args(a)
+
+    p = sub.add_parser("point", help="one measurement point")
+    p.add_argument("--learner", required=True)
+    p.add_argument("--seq-len", type=_pos_int, required=True)
+    p.add_argument("--kind", choices=KINDS, default="measure")
+    p.add_argument("--dtype", choices=DTYPES, default="float32")
+    p.add_argument("--budget-mb", type=_pos_float, default=None)
+    p.add_argument("--repeats", type=_nonneg_int, default=5)
+    p.add_argument("--warmup", type=_pos_int, default=1)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seeds", type=lambda s: [int(v) for v in _csv(s)], default=None)
+    p.add_argument("--steps", type=_pos_int, default=None)
+    p.add_argument("--lr", type=_pos_float, default=None)
+    p.add_argument("--eval-every", type=_pos_int, default=None)
+    p.add_argument("--track-steps", type=_pos_int, default=None)
+    p.add_argument("--no-matmul", action="store_true")
+    p.add_argument("--label", default=None)
+    _add_model_args(p)
+
+    s = sub.add_parser("sweep", help="run a preset (each point in a fresh subprocess)")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--preset", choices=("quick", "full", "gpu"))
+    src.add_argument("--points", help="JSON file: a list of PointConfig dicts")
+    s.add_argument("--out", default=None, help="JSONL file (default results/<preset>.jsonl)")
+    mode = s.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true",
+                      help="skip points stored for this commit and machine (the default)")
+    mode.add_argument("--force", action="store_true", help="run every point again")
+    s.add_argument("--retry-failed", action="store_true",
+                   help="also re-run stored points with status error or timeout")
+    s.add_argument("--timeout-s", type=_pos_float, default=None,
+                   help="override every point's timeout")
+    s.add_argument("--label", action="extend", nargs="+", default=None,
+                   help="run only points with these labels")
+    s.add_argument("--dry-run", action="store_true", help="list the points, run nothing")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+
+    r = sub.add_parser("report", help="build the report (rtrl_moe.report.build)")
+    r.add_argument("--results", default="results/")
+    r.add_argument("--out", default="reports/")
+
+    w = sub.add_parser("_worker", help=argparse.SUPPRESS)
+    w.add_argument("--spec", required=True)
+    w.add_argument("--result", required=True)
+    return ap
+
+
+def _fail(msg: str) -> int:
+    sys.stderr.write(f"error: {msg}\n")
+    return 2
+
+
+def _learner_args(items) -> dict:
+    """``k=64`` applies to every learner; ``tbptt:k=64`` only to tbptt.
+
+    Returns ``{learner or "*": {key: value}}``."""
+    out: dict = {}
+    for item in items or ():
+        head, eq, _ = item.partition("=")
+        name = "*"
+        if eq and ":" in head:
+            name, item = item.split(":", 1)
+        out.setdefault(name.strip(), {}).update(parse_assignments([item], "--learner-arg"))
+    return out
+
+
+def _kwargs_for(spec: dict, learner: str) -> dict:
+    return {**spec.get("*", {}), **spec.get(learner, {})}
+
+
+def _common(args) -> dict:
+    return {"model_type": args.model,
+            "model": parse_assignments(args.config, "--config"),
+            "learner_kwargs": _learner_args(args.learner_arg),
+            "task_kwargs": parse_assignments(args.task_arg, "--task-arg"),
+            "task": args.task, "batch": args.batch, "device": args.device,
+            "threads": args.threads}
+
+
+def _check(cfgs) -> None:
+    from .point import check_names
+    for c in cfgs:
+        check_names(c)
+
+
+def _run(cfgs, args) -> list[dict]:
+    from .isolate import DEFAULT_TIMEOUT_S, run_point_isolated
+    from .machine import new_run_id
+    from .point import run_point
+    from .results import append_record
+    run_id = new_run_id()
+    recs = []
+    for i, c in enumerate(cfgs, start=1):
+        print(f"[{i}/{len(cfgs)}] {c.short()}", file=sys.stderr, flush=True)
+        if args.in_process:
+            rec = run_point(c, run_id=run_id)
+        else:
+            rec = run_point_isolated(c, timeout_s=args.timeout_s or DEFAULT_TIMEOUT_S,
+                                     run_id=run_id)
+        print(f"[{i}/{len(cfgs)}] {rec['status']}"
+              + (f": {rec['message']}" if rec.get("message") else ""), file=sys.stderr,
+              flush=True)
+        if args.out:
+            append_record(args.out, rec)
+        recs.append(rec)
+    return recs
+
+
+def _summary_line(rec: dict) -> str:
+    c, m = rec["config"], rec["metrics"]
+    head = f"{c['kind']} {c['learner']} T={c['seq_len']} {c['dtype']} {rec['status']}"
+    keys = {"measure": ("tensor_bytes_peak", "rss_peak", "time_step_median_ns",
+                        "time_per_token_ns", "matmul_fraction"),
+            "agree": ("rel_err", "max_abs_err", "cosine"),
+            "train": ("final_loss", "final_accuracy", "time_total_s")}[c["kind"]]
+    return head + "".join(f" {k}={m.get(k)!r}" for k in keys if k in m)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if args.cmd == "_worker":
+        from .isolate import worker_main
+        return worker_main(args.spec, args.result)
+
+    if args.cmd == "report":
+        try:
+            from rtrl_moe.report import build
+        except ImportError as e:
+            sys.stderr.write(f"error: rtrl_moe.report is not available: {e}\n")
+            return 1
+        build(args.results, args.out)
+        return 0
+
+    if args.cmd == "sweep":
+        from .presets import get_preset
+        from .results import ResultsError
+        from .sweep import load_points_file, run_sweep
+        try:
+            if args.preset:
+                points = get_preset(args.preset)
+                out = args.out or f"results/{args.preset}.jsonl"
+            else:
+                points = load_points_file(args.points)
+                out = args.out or "results/points.jsonl"
+        except (OSError, ValueError, TypeError) as e:
+            return _fail(f"cannot read points: {e}")
+        if args.label:
+            points = [p for p in points if p.label in set(args.label)]
+        if args.dry_run:
+            for i, p in enumerate(points, 1):
+                print(f"[{i}/{len(points)}] {p.label or '-'}: {p.short()}", file=sys.stderr)
+            if args.json:
+                print(json.dumps([p.to_dict() for p in points]))
+            return 0
+        try:
+            summary = run_sweep(points, out, force=args.force, retry_failed=args.retry_failed,
+                                timeout_s=args.timeout_s)
+        except ResultsError as e:
+            sys.stderr.write(f"error: {e}\n")
+            return 1
+        if args.json:
+            print(json.dumps(summary))
+        return 0
+
+    # agree / point
+    try:
+        common = _common(args)
+        if args.cmd == "agree":
+            bad = [d for d in args.dtype if d not in DTYPES]
+            if bad:
+                return _fail(f"argument --dtype: unknown dtype {bad[0]!r}; expected "
+                             f"{', '.join(DTYPES)}")
+            spec = common.pop("learner_kwargs")
+            cfgs = [PointConfig(kind="agree", learner=lr, seq_len=T, dtype=dt, seed=args.seed,
+                                learner_kwargs=_kwargs_for(spec, lr), **common)
+                    for dt in args.dtype for lr in args.learners for T in args.lengths]
+        else:
+            common["learner_kwargs"] = _kwargs_for(common["learner_kwargs"], args.learner)
+            seeds = args.seeds if args.seeds is not None else [args.seed or 0]
+            if args.seeds is not None and args.seed is not None:
+                return _fail("give --seed or --seeds, not both")
+            cfgs = [PointConfig(kind=args.kind, learner=args.learner, seq_len=args.seq_len,
+                                dtype=args.dtype, budget_mb=args.budget_mb,
+                                repeats=args.repeats, warmup=args.warmup, seed=s,
+                                steps=args.steps, lr=args.lr, eval_every=args.eval_every,
+                                track_steps=args.track_steps, matmul=not args.no_matmul,
+                                label=args.label, **common)
+                    for s in seeds]
+        _check(cfgs)
+    except ConfigError as e:
+        return _fail(str(e))
+    except ImportError as e:
+        sys.stderr.write(f"error: cannot import the library: {e}\n")
+        return 1
+
+    recs = _run(cfgs, args)
+    if args.cmd == "agree":
+        for r in recs:
+            c, m = r["config"], r["metrics"]
+            r.update({"learner": c["learner"], "length": c["seq_len"], "dtype": c["dtype"],
+                      "rel_err": m.get("rel_err"), "max_abs_err": m.get("max_abs_err"),
+                      "cosine": m.get("cosine")})
+    if args.json:
+        from .results import sanitize
+        payload = recs if (args.cmd == "agree" or len(recs) > 1) else recs[0]
+        sys.stdout.write(json.dumps(sanitize(payload)) + "\n")
+    else:
+        for r in recs:
+            print(_summary_line(r))
+    if args.strict and any(r["status"] != "ok" for r in recs):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Sweep presets: plain lists of :class:`PointConfig`.
+
+``quick`` -- about 10 minutes on a quiet 2-core CPU (measured per-token costs on such a box:
+bptt ~2.5 ms, RTRL learners ~8-11 ms, dominated by the per-step torch.func overhead, almost
+independent of the model size):
+
+* ``memory-curve``: memory-only points (``repeats=0``; memory is deterministic) of a small
+  model (:data:`SMALL`) on anbn: bptt, tbptt and sparse-rtrl at 64..4096, sparse-rtrl also
+  at 16384; ckpt-bptt, rtrl, tree-rtrl and sparse-rtrl-readonly at 64..1024.  Streaming
+  learners that use torch.func are tracked over their first 256 steps (``track_steps``), the
+  learner state at every step;
+* ``timing``: every learner at T=64 with 5 repeats;
+* ``speed-slots``: sparse-rtrl vs rtrl with n_slots 8, topk_read 2, topk_write 2;
+* ``speed-experts``: tree-rtrl vs sparse-rtrl with n_experts 8, topk 2, expert parameters
+  ~80% of the state parameters;
+* ``agree``: gradient agreement with bptt at lengths 1, 16, 64 in float64, 64 in float32, and
+  on the documents' configuration;
+* ``budget``: bptt on the small model under a 64 MB CPU budget (address space over the
+  worker's baseline) at 256, 1024, 4096 (measured here: it runs out of memory at 1024) and
+  sparse-rtrl at 1024 under the same budget;
+* ``train``: anbn, 40 steps, 3 seeds: bptt and sparse-rtrl on the small MoE, bptt on a GRU.
+
+CPU points of ``quick`` and ``full`` run with ``threads=1`` (:data:`CPU_THREADS`).
+
+``full`` -- the CPU to 10^5 tokens and beyond (hours).  ``gpu`` -- the documents'
+configuration (d_model 32, n_slots 4, n_experts 4, topk 2) on CUDA for lengths 32..2048 (memory
+and time table), 10 000 and 50 000 tokens for the extreme demo, under a stated budget of
+:data:`GPU_BUDGET_MB`.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .config import PointConfig
+
+#: small model for long memory curves (most cost is per step, not per parameter)
+SMALL = {"d_model": 8, "n_slots": 4, "n_experts": 4, "topk": 2, "topk_read": 2,
+         "topk_write": 2, "d_ff": 16}
+#: the documents' configuration (MoEConfig's defaults, spelled out)
+DOC = {"d_model": 32, "n_slots": 4, "n_experts": 4, "topk": 2, "topk_read": 2,
+       "topk_write": 2, "d_ff": 64}
+#: sparse-rtrl vs rtrl: many slots, few read and written
+SPEED_SLOTS = {"d_model": 8, "n_slots": 8, "n_experts": 4, "topk": 2, "topk_read": 2,
+               "topk_write": 2, "d_ff": 16}
+#: tree-rtrl vs sparse-rtrl: many experts, few active; expert params most of the state params
+SPEED_EXPERTS = {"d_model": 8, "n_slots": 4, "n_experts": 8, "topk": 2, "topk_read": 2,
+                 "topk_write": 2, "d_ff": 64}
+RNN_SMALL = {"hidden": 32, "cell": "gru"}
+
+STREAMING_TORCH_FUNC = ("rtrl", "sparse-rtrl", "tree-rtrl", "sparse-rtrl-readonly")
+CPU_BUDGET_MB = 64        # small model: bptt fits at 256, runs out at 1024; sparse-rtrl fits
+CPU_BUDGET_DOC_MB = 256   # documents' model: bptt fits at 1024, runs out at 4096
+#: CPU points run single-threaded: the models are small (intra-op threads only add overhead)
+#: and on a shared 2-core box a second OpenMP thread made bptt 3.7x slower
+CPU_THREADS = 1
+GPU_BUDGET_MB = 1024
+ALL_LEARNERS = ("bptt", "tbptt", "ckpt-bptt", "rtrl", "sparse-rtrl", "tree-rtrl",
+                "sparse-rtrl-readonly")
+
+
+def _lk(learner: str) -> dict:
+    return {"k": 64} if learner == "tbptt" else {}
+
+
+def _mem(learner, T, model=SMALL, label="memory-curve", **kw) -> PointConfig:
+    track = 256 if learner in STREAMING_TORCH_FUNC else None
+    return PointConfig(kind="measure", learner=learner, learner_kwargs=_lk(learner),
+                       model=dict(model), seq_len=T, repeats=0, warmup=1, track_steps=track,
+                       matmul=False, label=label, **kw)
+
+
+def _time(learner, T, model=SMALL, label="timing", repeats=5, **kw) -> PointConfig:
+    return PointConfig(kind="measure", learner=learner, learner_kwargs=_lk(learner),
+                       model=dict(model), seq_len=T, repeats=repeats, warmup=1, label=label,
+                       **kw)
+
+
+def _agree(learner, T, dtype="float64", model=SMALL, label="agree", **kw) -> PointConfig:
+    lk = {"k": 8} if learner == "tbptt" else {}
+    return PointConfig(kind="agree", learner=learner, learner_kwargs=lk, model=dict(model),
+                       seq_len=T, dtype=dtype, label=label, **kw)
+
+
+def _train(learner, seed, model_type="moe", model=SMALL, T=32, steps=40, lr=2e-3,
+           label="train", task="anbn", **kw) -> PointConfig:
+    return PointConfig(kind="train", learner=learner, model_type=model_type, model=dict(model),
+                       task=task, seq_len=T, steps=steps, lr=lr, eval_every=5, seed=seed,
+                       label=label, **kw)
+
+
+def _cpu_threads(pts: list[PointConfig], threads: int = CPU_THREADS) -> list[PointConfig]:
+    return [p.replace(threads=threads) if p.device == "cpu" and p.threads is None else p
+            for p in pts]
+
+
+def quick() -> list[PointConfig]:
+    pts: list[PointConfig] = []
+    for lr in ("bptt", "tbptt"):
+        pts += [_mem(lr, T) for T in (64, 256, 1024, 4096)]
+    # ckpt-bptt is tracked through live tensors (3-4x a step): to 1024 here, 16384 in full
+    pts += [_mem("ckpt-bptt", T) for T in (64, 256, 1024)]
+    pts += [_mem("sparse-rtrl", T, timeout_s=900) for T in (64, 256, 1024, 4096, 16384)]
+    for lr in ("rtrl", "tree-rtrl", "sparse-rtrl-readonly"):
+        pts += [_mem(lr, T) for T in (64, 256, 1024)]
+    pts += [_time(lr, 64) for lr in ALL_LEARNERS]
+    pts += [_time(lr, 64, model=SPEED_SLOTS, label="speed-slots") for lr in ("rtrl",
+                                                                            "sparse-rtrl")]
+    pts += [_time(lr, 64, model=SPEED_EXPERTS, label="speed-experts")
+            for lr in ("sparse-rtrl", "tree-rtrl")]
+    for lr in ("rtrl", "sparse-rtrl", "tree-rtrl", "sparse-rtrl-readonly"):
+        pts += [_agree(lr, T) for T in (1, 16, 64)]
+    pts += [_agree("tbptt", 64)]
+    pts += [_agree(lr, 64, "float32") for lr in ("rtrl", "sparse-rtrl", "tree-rtrl")]
+    pts += [_agree(lr, 16, model=DOC, label="agree-doc") for lr in ("sparse-rtrl", "tree-rtrl")]
+    pts += [_mem("bptt", T, label="budget", budget_mb=CPU_BUDGET_MB) for T in (256, 1024, 4096)]
+    pts += [_mem("sparse-rtrl", 1024, label="budget", budget_mb=CPU_BUDGET_MB)]
+    for seed in (0, 1, 2):
+        pts += [_train("bptt", seed), _train("sparse-rtrl", seed),
+                _train("bptt", seed, model_type="rnn", model=RNN_SMALL)]
+    return _cpu_threads(pts)
+
+
+def full() -> list[PointConfig]:
+    pts: list[PointConfig] = []
+    for lr in ALL_LEARNERS:
+        pts += [_mem(lr, T, timeout_s=3600) for T in (64, 256, 1024, 4096, 16384)]
+    pts += [_mem(lr, T, timeout_s=3600) for lr in ("bptt", "ckpt-bptt") for T in (65536,)]
+    pts += [_mem(lr, T, timeout_s=3 * 3600) for lr in ("tbptt", "sparse-rtrl")
+            for T in (131072,)]
+    for model, tag in ((SMALL, "timing"), (DOC, "timing-doc")):
+        pts += [_time(lr, T, model=model, label=tag, timeout_s=3600)
+                for lr in ALL_LEARNERS for T in (64, 256, 1024)]
+    for T in (64, 256):
+        pts += [_time(lr, T, model=SPEED_SLOTS, label="speed-slots") for lr in ("rtrl",
+                                                                               "sparse-rtrl")]
+        pts += [_time(lr, T, model=SPEED_EXPERTS, label="speed-experts")
+                for lr in ("sparse-rtrl", "tree-rtrl")]
+    agree_learners = ("tbptt", "ckpt-bptt", "rtrl", "sparse-rtrl", "tree-rtrl",
+                      "sparse-rtrl-readonly")
+    for dt in ("float64", "float32"):
+        pts += [_agree(lr, T, dt, timeout_s=3600) for lr in agree_learners
+                for T in (1, 16, 64, 256, 1024)]
+    pts += [_agree(lr, T, model=DOC, label="agree-doc", timeout_s=3600)
+            for lr in ("rtrl", "sparse-rtrl", "tree-rtrl") for T in (16, 64, 256)]
+    pts += [_mem("bptt", T, label="budget", budget_mb=CPU_BUDGET_MB)
+            for T in (256, 512, 1024, 2048, 4096)]
+    pts += [_mem("sparse-rtrl", T, label="budget", budget_mb=CPU_BUDGET_MB, timeout_s=3600)
+            for T in (1024, 4096, 16384)]
+    pts += [_mem("bptt", T, model=DOC, label="budget-doc", budget_mb=CPU_BUDGET_DOC_MB)
+            for T in (256, 1024, 2048, 4096)]
+    pts += [_mem("sparse-rtrl", T, model=DOC, label="budget-doc", budget_mb=CPU_BUDGET_DOC_MB,
+                 timeout_s=3 * 3600) for T in (1024, 4096)]
+    for task, T in (("anbn", 64), ("haystack", 32)):
+        for seed in range(5):
+            pts += [_train(lr, seed, task=task, T=T, steps=300, timeout_s=3 * 3600)
+                    for lr in ("bptt", "sparse-rtrl", "tree-rtrl")]
+            pts += [_train("bptt", seed, model_type="rnn", model=RNN_SMALL, task=task, T=T,
+                           steps=300)]
+    return _cpu_threads(pts)
+
+
+def gpu() -> list[PointConfig]:
+    cuda = {"device": "cuda"}
+    pts: list[PointConfig] = []
+    for lr in ("bptt", "tbptt", "ckpt-bptt", "sparse-rtrl", "tree-rtrl"):
+        pts += [_time(lr, T, model=DOC, label="gpu-table", timeout_s=1800, **cuda)
+                for T in (32, 64, 128, 256, 512, 1024, 2048)]
+    pts += [_mem("bptt", T, model=DOC, label="gpu-budget", budget_mb=GPU_BUDGET_MB, **cuda)
+            for T in (1024, 2048, 10000, 50000)]
+    pts += [_time("sparse-rtrl", T, model=DOC, label="gpu-extreme", repeats=1,
+                  budget_mb=GPU_BUDGET_MB, track_steps=256, timeout_s=3 * 3600, **cuda)
+            for T in (10000, 50000)]
+    pts += [_agree(lr, T, model=DOC, label="gpu-agree", **cuda)
+            for lr in ("sparse-rtrl", "tree-rtrl") for T in (16, 256)]
+    return pts
+
+
+PRESETS: dict[str, Callable[[], list[PointConfig]]] = {"quick": quick, "full": full,
+                                                        "gpu": gpu}
+
+
+def get_preset(name: str) -> list[PointConfig]:
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]()

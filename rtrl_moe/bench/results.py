@@ -1,0 +1,253 @@
+"""Results records: build, write (append-only, atomic per record), read and validate.
+
+Schema (docs/RESULTS.md, version :data:`SCHEMA_VERSION`)::
+
+    {"schema": 1, "run_id", "commit", "dirty", "created", "machine": {...},
+     "config": {...}, "status": "ok"|"oom"|"timeout"|"error"|"skipped",
+     "message", "metrics": {...}}
+
+plus fields this harness adds: ``point_key`` (identity of the point, see
+:meth:`PointConfig.key`), ``wall_s`` (seconds the point took, subprocess start included) and
+``timeout_s``.
+
+Writing: :func:`append_record` writes one line with one ``write`` under an exclusive
+``flock``, then ``fsync``; non-finite floats are stored as ``null``.
+
+Reading: :func:`load_results` (``path_or_dir`` -> :class:`pandas.DataFrame`) reads a file or
+every ``*.jsonl`` under a directory (recursively, sorted).  One row per record; columns
+``schema``, ``run_id``, ``commit``, ``dirty``, ``created``, ``status``, ``message``,
+``point_key``, ``machine.<k>``, ``config.<k>`` (``config.model`` is kept as a dict and also
+flattened as ``config.model.<k>``), ``metrics.<k>`` (lists and dicts kept as objects),
+``record`` (the raw dict), ``source_file`` and ``source_line``.  A line that is not JSON, not
+an object, of an unknown schema or missing a required field raises :class:`ResultsError`
+naming the file and line; whitespace-only lines carry no data and are skipped.  An empty
+directory gives an empty frame with the columns.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional, Union
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "oom", "timeout", "error", "skipped")
+REQUIRED = ("schema", "run_id", "commit", "created", "machine", "config", "status", "metrics")
+
+CONFIG_FIELDS = ("kind", "learner", "learner_kwargs", "model_type", "model", "task",
+                 "task_kwargs", "seq_len", "batch", "dtype", "device", "seed", "budget_mb",
+                 "repeats", "warmup", "steps", "lr", "eval_every", "threads", "label")
+MACHINE_FIELDS = ("machine_id", "hostname", "cpu", "cores", "ram_bytes", "gpu", "gpu_driver",
+                  "cuda", "torch", "python", "platform")
+METRIC_FIELDS = (
+    # measure
+    "tensor_bytes_peak", "tensor_bytes_params", "tensor_bytes_grads", "tensor_bytes_optimizer",
+    "tensor_bytes_learner_state", "tensor_bytes_saved_peak", "rss_peak", "rss_baseline",
+    "cuda_allocated_peak", "cuda_reserved_peak", "nvml_used_peak", "nvml_context_bytes",
+    "nvml_source", "time_step_median_ns", "time_step_iqr_ns", "time_step_ns",
+    "time_per_token_ns", "threads", "sensitivity_flops_per_step", "sensitivity_ns_per_step",
+    "sensitivity_flops_per_s", "matmul_flops_per_s", "matmul_fraction", "loss", "accuracy",
+    "n_params", "n_state_params", "H",
+    # agree
+    "rel_err", "max_abs_err", "cosine", "per_param",
+    # train
+    "final_loss", "final_accuracy", "curve", "time_total_s",
+)
+BASE_COLUMNS = (["schema", "run_id", "commit", "dirty", "created", "status", "message",
+                 "point_key", "wall_s"]
+                + [f"machine.{k}" for k in MACHINE_FIELDS]
+                + [f"config.{k}" for k in CONFIG_FIELDS]
+                + [f"metrics.{k}" for k in METRIC_FIELDS]
+                + ["record", "source_file", "source_line"])
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be read: names the file and (1-based) line."""
+
+    def __init__(self, path: Union[str, Path], line: Optional[int], reason: str):
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+# -- building and writing ----------------------------------------------------------------------
+def sanitize(obj: Any) -> Any:
+    """JSON-safe copy: non-finite floats -> None, tuples -> lists, numpy/torch scalars -> py."""
+    if isinstance(obj, dict):
+        return {str(k): sanitize(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [sanitize(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    item = getattr(obj, "item", None)
+    if callable(item):
+        try:
+            return sanitize(item())
+        except Exception:
+            pass
+    return str(obj)
+
+
+def make_record(*, config: dict, status: str, metrics: Optional[dict] = None,
+                message: Optional[str] = None, run_id: Optional[str] = None,
+                machine: Optional[dict] = None, git: Optional[dict] = None,
+                **extra: Any) -> dict:
+    from .machine import git_info, machine_info, new_run_id, utc_now
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    g = git if git is not None else git_info()
+    rec = {
+        "schema": SCHEMA_VERSION,
+        "run_id": run_id or new_run_id(),
+        "commit": g.get("commit", "unknown"),
+        "dirty": g.get("dirty"),
+        "created": utc_now(),
+        "machine": machine if machine is not None else machine_info(),
+        "config": config,
+        "status": status,
+        "message": message if status != "ok" else None,
+        "metrics": metrics or {},
+    }
+    rec.update(extra)
+    return sanitize(rec)
+
+
+def dumps_record(record: dict) -> str:
+    return json.dumps(sanitize(record), sort_keys=False, allow_nan=False, separators=(",", ":"))
+
+
+def append_record(path: Union[str, Path], record: dict) -> None:
+    """Append one record as one line: a single ``write`` under ``flock``, then ``fsync``."""
+    validate_record(record, path, None)
+    line = (dumps_record(record) + "\n").encode()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        try:
+            import fcntl
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            pass
+        # a file whose last line lacks its newline (a writer killed mid-line) must not glue
+        # our record onto it: start on a fresh line; the reader then flags the broken line
+        size = os.fstat(fd).st_size
+        if size:
+            with open(path, "rb") as f:
+                f.seek(size - 1)
+                if f.read(1) != b"\n":
+                    line = b"\n" + line
+        written = os.write(fd, line)
+        if written != len(line):
+            raise OSError(f"short write to {path}: {written} of {len(line)} bytes")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- reading and validating --------------------------------------------------------------------
+def validate_record(rec: Any, path: Union[str, Path, None], line: Optional[int]) -> dict:
+    p = path if path is not None else "<record>"
+    if not isinstance(rec, dict):
+        raise ResultsError(p, line, f"expected a JSON object, got {type(rec).__name__}")
+    if "schema" not in rec:
+        raise ResultsError(p, line, "not an rtrl_moe bench record (no 'schema' field)")
+    if rec["schema"] != SCHEMA_VERSION:
+        raise ResultsError(p, line, f"unknown schema {rec['schema']!r} (this reader knows "
+                                    f"schema {SCHEMA_VERSION})")
+    missing = [k for k in REQUIRED if k not in rec]
+    if missing:
+        raise ResultsError(p, line, f"record lacks required field(s): {', '.join(missing)}")
+    if rec["status"] not in STATUSES:
+        raise ResultsError(p, line, f"unknown status {rec['status']!r}")
+    for k in ("machine", "config", "metrics"):
+        if not isinstance(rec[k], dict):
+            raise ResultsError(p, line, f"field {k!r} must be an object")
+    if rec["config"].get("kind") not in ("measure", "agree", "train"):
+        raise ResultsError(p, line, f"unknown config.kind {rec['config'].get('kind')!r}")
+    return rec
+
+
+def iter_records(path: Union[str, Path]) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, record)`` for one file; raise :class:`ResultsError` on bad data."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ResultsError(path, None, f"cannot read: {e}") from e
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ResultsError(path, raw[:e.start].count(b"\n") + 1, "not UTF-8 text") from e
+    for i, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ResultsError(path, i, f"malformed JSON ({e.msg} at column {e.colno})") from e
+        yield i, validate_record(rec, path, i)
+
+
+def result_files(path_or_dir: Union[str, Path]) -> list[Path]:
+    p = Path(path_or_dir)
+    if p.is_dir():
+        return sorted(q for q in p.rglob("*.jsonl") if q.is_file())
+    if p.is_file():
+        return [p]
+    raise ResultsError(p, None, "no such file or directory")
+
+
+def read_records(path_or_dir: Union[str, Path]) -> list[dict]:
+    """All records (raw dicts) of a file or directory, in file and line order."""
+    return [rec for f in result_files(path_or_dir) for _, rec in iter_records(f)]
+
+
+def _flatten(rec: dict, path: Path, line: int) -> dict:
+    row: dict = {k: rec.get(k) for k in ("schema", "run_id", "commit", "dirty", "created",
+                                         "status", "message", "point_key", "wall_s")}
+    for k, v in rec["machine"].items():
+        row[f"machine.{k}"] = v
+    for k, v in rec["config"].items():
+        row[f"config.{k}"] = v
+    if isinstance(rec["config"].get("model"), dict):
+        for k, v in rec["config"]["model"].items():
+            row[f"config.model.{k}"] = v
+    for k, v in rec["metrics"].items():
+        row[f"metrics.{k}"] = v
+    row["record"] = rec
+    row["source_file"] = str(path)
+    row["source_line"] = line
+    return row
+
+
+def load_results(path_or_dir: Union[str, Path]):
+    """Read results into a :class:`pandas.DataFrame` (one row per record, see module doc)."""
+    import pandas as pd
+    rows = [_flatten(rec, f, i) for f in result_files(path_or_dir) for i, rec in iter_records(f)]
+    extra: list = []
+    for r in rows:
+        for k in r:
+            if k not in BASE_COLUMNS and k not in extra:
+                extra.append(k)
+    columns = list(BASE_COLUMNS) + extra
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def stored_keys(records: Iterable[dict], *, commit: str, machine_id: str) -> set:
+    """Point keys already stored for this commit and machine (what a resumed sweep skips)."""
+    out = set()
+    for r in records:
+        if r.get("commit") == commit and r.get("machine", {}).get("machine_id") == machine_id \
+                and r.get("point_key"):
+            out.add(r["point_key"])
+    return out

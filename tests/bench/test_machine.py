@@ -1,0 +1,18 @@
+from rtrl_moe.bench.machine import git_info, machine_info, new_run_id
+
+
+def test_machine_info_fields():
+    m = machine_info()
+    for k in ("machine_id", "hostname", "cpu", "cores", "ram_bytes", "gpu", "gpu_driver", "cuda",
+              "torch", "python", "platform"):
+        assert k in m
+    assert m["cores"] >= 1 and m["ram_bytes"] > 0 and len(m["machine_id"]) == 12
+
+
+def test_commit_unknown_outside_git(tmp_path):
+    assert git_info(str(tmp_path)) == {"commit": "unknown", "dirty": None}
+
+
+def test_run_id_format():
+    import re
+    assert re.fullmatch(r"\d{8}T\d{4}Z-[0-9a-f]{6}", new_run_id())

@@ -1,0 +1,58 @@
+"""Presets cover what the issue asks for (checked on the lists, nothing is run)."""
+from rtrl_moe import LEARNERS
+from rtrl_moe.bench.presets import get_preset
+
+
+def test_quick_covers_the_issue():
+    pts = get_preset("quick")
+    assert len({p.key() for p in pts}) == len(pts)                  # no duplicates
+    assert all(p.threads == 1 for p in pts)
+    mem = [p for p in pts if p.label == "memory-curve"]
+    assert {p.learner for p in mem} == set(LEARNERS)                # every learner
+    assert max(p.seq_len for p in mem) >= 16384
+    for lr in ("bptt", "tbptt", "sparse-rtrl"):
+        assert max(p.seq_len for p in mem if p.learner == lr) >= 4096
+    assert all(p.repeats == 0 for p in mem)                          # memory only
+    timing = [p for p in pts if p.label == "timing"]
+    assert {p.learner for p in timing} == set(LEARNERS) and all(p.repeats >= 5 for p in timing)
+    agree = [p for p in pts if p.kind == "agree"]
+    assert {"float32", "float64"} <= {p.dtype for p in agree}
+    assert len({p.seq_len for p in agree}) >= 3
+    slots = [p for p in pts if p.label == "speed-slots"]
+    assert {p.learner for p in slots} == {"rtrl", "sparse-rtrl"}
+    assert all(p.model["n_slots"] == 8 and p.model["topk_read"] == 2
+               and p.model["topk_write"] == 2 for p in slots)
+    experts = [p for p in pts if p.label == "speed-experts"]
+    assert {p.learner for p in experts} == {"tree-rtrl", "sparse-rtrl"}
+    assert all(p.model["n_experts"] == 8 and p.model["topk"] == 2 for p in experts)
+    budget = [p for p in pts if p.label == "budget"]
+    assert budget and all(p.budget_mb and p.device == "cpu" for p in budget)
+    assert len({p.seq_len for p in budget if p.learner == "bptt"}) >= 3
+    train = [p for p in pts if p.kind == "train"]
+    assert {p.seed for p in train} == {0, 1, 2} and {p.task for p in train} == {"anbn"}
+    assert {(p.learner, p.model_type) for p in train} == {("bptt", "moe"), ("sparse-rtrl", "moe"),
+                                                          ("bptt", "rnn")}
+
+
+def test_expert_params_are_most_of_the_state_in_the_expert_speed_config():
+    import rtrl_moe as rm
+    from rtrl_moe.bench.presets import SPEED_EXPERTS
+    model = rm.RecurrentMoE(rm.MoEConfig(d_in=3, d_out=3, **SPEED_EXPERTS))
+    experts = sum(p.numel() for g in model.expert_param_groups()
+                  for n, p in model.named_parameters() if n in set(g))
+    assert experts > 0.6 * rm.flops.state_param_count(model)
+
+
+def test_full_and_gpu_presets():
+    full = get_preset("full")
+    assert max(p.seq_len for p in full) >= 100_000 and all(p.device == "cpu" for p in full)
+    gpu = get_preset("gpu")
+    assert all(p.device == "cuda" for p in gpu)
+    table = [p for p in gpu if p.label == "gpu-table"]
+    assert {p.seq_len for p in table} == {32, 64, 128, 256, 512, 1024, 2048}
+    assert all(p.model["d_model"] == 32 and p.model["n_slots"] == 4 and p.model["n_experts"] == 4
+               and p.model["topk"] == 2 for p in table)
+    extreme = [p for p in gpu if p.label == "gpu-extreme"]
+    assert {p.seq_len for p in extreme} == {10000, 50000} and all(p.budget_mb for p in extreme)
+    for preset in (full, gpu):
+        assert len({p.key() for p in preset}) == len(preset)
