@@ -1,0 +1,146 @@
+"""nox sessions for rtrl_moe: `nox -l` lists them, `nox -s NAME [-- ARGS]` runs one.
+
+Every session installs torch==2.13.0 through the project's own pin (pyproject.toml), so on a
+CPU machine pip takes the CPU wheel; virtualenvs are reused when their requirements did not
+change, so a second run only reinstalls the project itself (editable, a few seconds).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+from nox.command import CommandFailed
+
+ROOT = Path(__file__).resolve().parent
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests"]
+nox.options.error_on_missing_interpreters = False
+
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"  # the interpreter running nox
+ASV = ("asv>=0.6.4", "virtualenv>=20.24")
+
+
+def _install_project(session: nox.Session, extras: str = "") -> None:
+    spec = f".[{extras}]" if extras else "."
+    session.install("-e", spec)
+
+
+def _git(*args: str) -> str:
+    out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip() or f"git {' '.join(args)} failed")
+    return out.stdout.strip()
+
+
+def _asv_prepare(session: nox.Session) -> None:
+    """asv needs a machine description once per machine; --yes takes the defaults."""
+    session.install(*ASV)
+    session.run("asv", "machine", "--yes", "--config", str(ROOT / "asv.conf.json"), silent=True)
+    try:
+        if _git("status", "--porcelain", "--untracked-files=no"):
+            session.warn("asv benchmarks committed code only: uncommitted changes are not measured")
+    except RuntimeError:
+        pass
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pytest; extra arguments go to pytest)."""
+    _install_project(session, "test")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def report(session: nox.Session) -> None:
+    """Sweep the quick preset then render reports/ (-- --preset full|gpu, --no-sweep)."""
+    parser = argparse.ArgumentParser(prog="nox -s report --")
+    parser.add_argument("--preset", default="quick", help="sweep preset: quick (default), full, gpu")
+    parser.add_argument("--no-sweep", action="store_true", help="only re-render from results/")
+    parser.add_argument("--results", default="results/",
+                        help="results folder; the sweep appends to RESULTS/PRESET.jsonl")
+    parser.add_argument("--out", default="reports/", help="report output folder")
+    args, extra = parser.parse_known_args(session.posargs)
+    _install_project(session)
+    if not args.no_sweep:
+        out = os.path.join(args.results, f"{args.preset}.jsonl")
+        session.run("python", "-m", "rtrl_moe.bench", "sweep", "--preset", args.preset,
+                    "--out", out, *extra)
+    session.run("python", "-m", "rtrl_moe.bench", "report",
+                "--results", args.results, "--out", args.out)
+    session.log(f"report written under {args.out}")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """asv run on the current commit (HEAD), then asv publish (-- extra args go to asv run)."""
+    _asv_prepare(session)
+    conf = str(ROOT / "asv.conf.json")
+    args = list(session.posargs) or ["HEAD^!"]
+    session.run("asv", "run", "--config", conf, "--show-stderr", *args)
+    session.run("asv", "publish", "--config", conf)
+    session.log("history site: .asv/html/index.html (asv preview serves it)")
+
+
+def _default_base() -> str:
+    """The merge base of HEAD with main; HEAD's parent when HEAD is on main itself."""
+    head = _git("rev-parse", "HEAD")
+    for ref in ("main", "origin/main"):
+        try:
+            base = _git("merge-base", "HEAD", ref)
+        except RuntimeError:
+            continue
+        if base != head:
+            return base
+        break
+    return _git("rev-parse", "HEAD^")
+
+
+@nox.session(python=PYTHON)
+def regress(session: nox.Session) -> None:
+    """asv continuous: HEAD vs a base commit; fails on a regression (-- --base REF --factor F)."""
+    parser = argparse.ArgumentParser(prog="nox -s regress --")
+    parser.add_argument("--base", default=None,
+                        help="commit to compare with (default: merge base with main, or HEAD^)")
+    parser.add_argument("--head", default="HEAD", help="commit to test (default HEAD)")
+    parser.add_argument("--factor", type=float, default=1.25,
+                        help="ratio above which a change counts (default 1.25: noisy machines)")
+    parser.add_argument("--bench", "-b", action="append", default=[],
+                        help="benchmark regex (repeatable); default: the whole suite")
+    args, extra = parser.parse_known_args(session.posargs)
+    try:
+        base = args.base or _default_base()
+        head = _git("rev-parse", args.head)
+        base = _git("rev-parse", base)
+    except RuntimeError as exc:
+        session.skip(f"no base commit to compare with ({exc})")
+    if base == head:
+        session.skip("base and head are the same commit: nothing to compare")
+    _asv_prepare(session)
+    conf = str(ROOT / "asv.conf.json")
+    session.log(f"comparing {head[:8]} (head) with {base[:8]} (base), factor {args.factor}")
+    cmd = ["asv", "continuous", "--config", conf, "--factor", str(args.factor),
+           "--split", "--no-only-changed", "--show-stderr", "--interleave-rounds"]
+    for b in args.bench:
+        cmd += ["--bench", b]
+    cmd += [*extra, base, head]
+    # asv continuous prints the comparison table (split: improved / unchanged / worse) and
+    # exits 1 when a benchmark got worse beyond the factor (or when a run failed)
+    try:
+        session.run(*cmd)
+    except CommandFailed:
+        session.error(f"regression (or failed benchmark): {head[:8]} vs {base[:8]} at factor "
+                      f"{args.factor}; see the table above")
+    session.log(f"no regression beyond factor {args.factor}")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check over the library, benchmarks, tests, CI scripts and noxfile."""
+    session.install("ruff>=0.5")
+    targets = [p for p in ("rtrl_moe", "benchmarks", "tests", ".ci", "noxfile.py")
+               if (ROOT / p).exists()]
+    session.run("ruff", "check", *targets, *session.posargs)

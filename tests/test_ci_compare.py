@@ -1,0 +1,100 @@
+"""Unit tests of the CI regression check (.ci/compare.py): no library import, milliseconds."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("ci_compare", ROOT / ".ci" / "compare.py")
+compare = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(compare)
+
+
+def _measure(bytes_peak=1000, flops=500, t_ns=1_000_000, status="ok"):
+    return {"status": status, "message": "" if status == "ok" else "boom",
+            "metrics": {"tensor_bytes_peak": bytes_peak, "sensitivity_flops_per_step": flops,
+                        "time_step_median_ns": t_ns, "cuda_allocated_peak": None}}
+
+
+def _agree(rel=1e-15, cos=1.0, maxabs=1e-16):
+    return {"status": "ok", "metrics": {"rel_err": rel, "cosine": cos, "max_abs_err": maxabs}}
+
+
+def test_identical_passes():
+    base = {"m": _measure(), "a": _agree()}
+    rows, failures, alerts, notes = compare.compare_records(base, json.loads(json.dumps(base)))
+    assert not failures and not alerts
+    assert {r[1] for r in rows} >= {"tensor_bytes_peak", "rel_err", "time_step_median_ns"}
+
+
+def test_bytes_increase_fails_and_decrease_passes():
+    _, failures, _, _ = compare.compare_records({"m": _measure()}, {"m": _measure(1010)})
+    assert failures and "tensor_bytes_peak" in failures[0]
+    _, failures, _, _ = compare.compare_records({"m": _measure()}, {"m": _measure(1004)})
+    assert not failures  # within the 0.5% tolerance
+    _, failures, _, _ = compare.compare_records({"m": _measure()}, {"m": _measure(10)})
+    assert not failures
+
+
+def test_flops_increase_fails():
+    _, failures, _, _ = compare.compare_records({"m": _measure()}, {"m": _measure(flops=600)})
+    assert any("sensitivity_flops_per_step" in f for f in failures)
+
+
+def test_gradient_error_roundoff_is_tolerated_but_real_growth_fails():
+    _, failures, _, _ = compare.compare_records({"a": _agree(1e-16)}, {"a": _agree(9e-16)})
+    assert not failures  # float64 round-off, under the 1e-12 floor
+    _, failures, _, _ = compare.compare_records({"a": _agree(1e-15)}, {"a": _agree(1e-6)})
+    assert any("rel_err" in f for f in failures)
+    _, failures, _, _ = compare.compare_records({"a": _agree(0.2)}, {"a": _agree(0.25)})
+    assert failures
+    _, failures, _, _ = compare.compare_records({"a": _agree(cos=1.0)}, {"a": _agree(cos=0.9)})
+    assert any("one_minus_cosine" in f for f in failures)
+
+
+def test_slowdown_only_alerts():
+    rows, failures, alerts, _ = compare.compare_records({"m": _measure()},
+                                                        {"m": _measure(t_ns=2_000_000)})
+    assert not failures and len(alerts) == 1
+    assert [r[5] for r in rows if r[1] == "time_step_median_ns"] == ["ALERT"]
+
+
+def test_status_and_missing_points():
+    _, failures, _, _ = compare.compare_records({"m": _measure()}, {"m": _measure(status="oom")})
+    assert failures
+    _, failures, _, notes = compare.compare_records({"m": _measure(status="error")},
+                                                    {"m": _measure()})
+    assert not failures and notes
+    _, failures, _, notes = compare.compare_records({}, {"m": _measure()})
+    assert not failures and "new point" in notes[0]
+    _, failures, _, _ = compare.compare_records({"m": _measure()}, {})
+    assert failures
+
+
+@pytest.mark.parametrize("text", [
+    '{"status": "ok", "metrics": {}}',
+    'progress line\n{"status": "ok", "metrics": {}}\n',
+    '[{"status": "ok", "metrics": {}}]',
+    '{\n  "status": "ok",\n  "metrics": {}\n}',
+])
+def test_parse_record(text):
+    assert compare.parse_record(text)["status"] == "ok"
+
+
+def test_parse_record_rejects_garbage():
+    with pytest.raises(ValueError):
+        compare.parse_record("Traceback ...")
+
+
+def test_main_exit_codes_and_alert_file(tmp_path):
+    b, h = tmp_path / "b.json", tmp_path / "h.json"
+    b.write_text(json.dumps({"points": {"m": _measure()}}))
+    h.write_text(json.dumps({"points": {"m": _measure(t_ns=5_000_000)}}))
+    alerts = tmp_path / "alerts.txt"
+    assert compare.main(["compare", str(b), str(h), "--alerts", str(alerts)]) == 0
+    assert "step time" in alerts.read_text()
+    h.write_text(json.dumps({"points": {"m": _measure(bytes_peak=2000)}}))
+    assert compare.main(["compare", str(b), str(h)]) == 1
+    h.write_text("not json")
+    assert compare.main(["compare", str(b), str(h)]) == 2
