@@ -6,7 +6,7 @@
     python -m rtrl_moe.bench point  --learner NAME --task NAME --seq-len T [--batch B]
                                     [--device D] [--dtype D] [--budget-mb M] [--repeats R]
                                     [--config KEY=VALUE ...] --json
-    python -m rtrl_moe.bench sweep  --preset quick|full|gpu [--out results/FILE.jsonl]
+    python -m rtrl_moe.bench sweep  --preset quick|full|gpu|train [--out results/FILE.jsonl]
                                     [--resume|--force]
     python -m rtrl_moe.bench report --results results/ --out reports/
 
@@ -25,6 +25,7 @@ import sys
 from typing import Optional
 
 from .config import DTYPES, KINDS, MODEL_TYPES, ConfigError, PointConfig, parse_assignments
+from .presets import PRESETS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -138,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sweep", help="run a preset (each point in a fresh subprocess)")
     src = s.add_mutually_exclusive_group(required=True)
-    src.add_argument("--preset", choices=("quick", "full", "gpu"))
+    src.add_argument("--preset", choices=tuple(PRESETS))
     src.add_argument("--points", help="JSON file: a list of PointConfig dicts")
     s.add_argument("--out", default=None, help="JSONL file (default results/<preset>.jsonl)")
     mode = s.add_mutually_exclusive_group()

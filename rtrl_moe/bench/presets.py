@@ -160,6 +160,19 @@ def full() -> list[PointConfig]:
     return _cpu_threads(pts)
 
 
+def train() -> list[PointConfig]:
+    """Longer task-quality runs for the accuracy claims (~25 min on one CPU core): anbn, 1000
+    Adam steps, 3 seeds; bptt and sparse-rtrl at lr 2e-3, bptt at lr 1e-2 (document 002's
+    learning-rate claim), the GRU baseline."""
+    pts: list[PointConfig] = []
+    for seed in (0, 1, 2):
+        kw = dict(steps=1000, label="train-long", timeout_s=3600)
+        pts += [_train("bptt", seed, **kw), _train("sparse-rtrl", seed, **kw),
+                _train("bptt", seed, lr=1e-2, **kw),
+                _train("bptt", seed, model_type="rnn", model=RNN_SMALL, **kw)]
+    return _cpu_threads(pts)
+
+
 def gpu() -> list[PointConfig]:
     cuda = {"device": "cuda"}
     pts: list[PointConfig] = []
@@ -177,7 +190,7 @@ def gpu() -> list[PointConfig]:
 
 
 PRESETS: dict[str, Callable[[], list[PointConfig]]] = {"quick": quick, "full": full,
-                                                        "gpu": gpu}
+                                                        "gpu": gpu, "train": train}
 
 
 def get_preset(name: str) -> list[PointConfig]:
