@@ -117,7 +117,13 @@ class CheckpointBPTT(BPTT):
         xs = torch.stack([x for x, _ in self.pending])
         ys = torch.stack([y for _, y in self.pending])
         self.pending = []
-        h, loss, correct, n = checkpoint(self._segment, self.h, xs, ys, use_reentrant=False)
+        # Reentrant checkpointing runs the segment under no_grad, so it keeps neither saved
+        # tensors nor autograd nodes; the non-reentrant variant drops the tensors but keeps one
+        # node per op, which for a small model costs as much resident memory as plain BPTT.
+        # Reentrant mode only differentiates through inputs that require grad, hence the state.
+        if not self.h.requires_grad:
+            self.h = self.h.detach().requires_grad_(True)
+        h, loss, correct, n = checkpoint(self._segment, self.h, xs, ys, use_reentrant=True)
         self.h = h
         if int(n):
             self._meter.add_counts(float(loss.detach()), int(correct), int(n))
@@ -139,4 +145,17 @@ class CheckpointBPTT(BPTT):
 
     def _collect(self):
         self._run_segment()
-        return super()._collect()
+        # Reentrant checkpoints only support .backward(): run it on cleared .grad fields and
+        # put the caller's .grad back afterwards.
+        params = dict(self.model.named_parameters())
+        saved = {n: p.grad for n, p in params.items()}
+        for p in params.values():
+            p.grad = None
+        if isinstance(self.loss, torch.Tensor):
+            self.loss.backward()
+        grads = {n: p.grad for n, p in params.items() if p.grad is not None}
+        for n, p in params.items():
+            p.grad = saved[n]
+        self.loss = 0.0
+        self.h = self.h.detach()
+        return grads
