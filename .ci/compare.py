@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """CI regression check: measure a few small fixed points on two commits and compare them.
 
-    compare.py collect --points .ci/points.json --out head.json [--cwd DIR] [--python PY]
+    compare.py collect --points .ci/points.json --checkout head=DIR --checkout base=DIR2
+                       --out-dir OUT [--python PY]
     compare.py compare BASE.json HEAD.json [--alerts FILE] [--time-factor 1.25]
 
-``collect`` runs ``PY -m rtrl_moe.bench ARGS --json`` for every point of the points file
-(with ``DIR`` first on ``PYTHONPATH``, so the parent commit's checkout is the one imported)
-and stores ``{"points": {id: record}, "rtrl_moe_file": ...}``.
+``collect`` runs ``PY -m rtrl_moe.bench ARGS --json`` for every point of the points file in
+every checkout (with that checkout first on ``PYTHONPATH``, so the parent commit's code is the
+one imported), interleaved point by point and alternating which checkout goes first, so that
+a change in the machine's load hits both alike; it stores ``OUT/NAME.json`` =
+``{"points": {id: record}, "rtrl_moe_file": ...}`` for each checkout NAME.
 
 ``compare`` checks the deterministic figures and fails (exit 1) on any increase beyond the
 tolerances below; it only *alerts* on step time (printed and appended to ``--alerts``),
@@ -80,44 +83,72 @@ def parse_record(stdout: str) -> dict:
     return obj
 
 
-def collect(points_file: Path, out: Path, cwd: Path, python: str, timeout: float) -> int:
-    spec = json.loads(points_file.read_text())
+def _checkout_env(cwd: Path) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(cwd) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
                                     else "")
     env.setdefault("OMP_NUM_THREADS", "1")
-    probe = subprocess.run([python, "-c", "import rtrl_moe, sys; print(rtrl_moe.__file__)"],
-                           cwd=cwd, env=env, capture_output=True, text=True)
-    if probe.returncode != 0:
-        print(f"collect: cannot import rtrl_moe from {cwd}:\n{probe.stderr}", file=sys.stderr)
-        return 2
-    imported = probe.stdout.strip()
-    if not Path(imported).resolve().is_relative_to(cwd.resolve()):
-        print(f"collect: rtrl_moe imported from {imported}, not from {cwd}", file=sys.stderr)
-        return 2
-    records: dict = {}
-    for point in spec["points"]:
+    return env
+
+
+def _run_point(python: str, cwd: Path, env: dict, args: list, timeout: float) -> dict:
+    cmd = [python, "-m", "rtrl_moe.bench", *args, "--json"]
+    try:
+        run = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                             timeout=timeout, stdin=subprocess.DEVNULL)
+        rc, stdout, stderr = run.returncode, run.stdout, run.stderr
+    except subprocess.TimeoutExpired:
+        rc, stdout, stderr = None, "", f"timed out after {timeout:.0f} s"
+    try:
+        return parse_record(stdout)
+    except ValueError as exc:
+        return {"status": "error",
+                "message": f"exit {rc}: {exc}; stderr tail: {stderr.strip()[-800:]}",
+                "metrics": {}}
+
+
+def collect(points_file: Path, checkouts: dict, out_dir: Path, python: str,
+            timeout: float) -> int:
+    spec = json.loads(points_file.read_text())
+    envs, imported = {}, {}
+    for name, cwd in checkouts.items():
+        env = _checkout_env(cwd)
+        probe = subprocess.run([python, "-c", "import rtrl_moe; print(rtrl_moe.__file__)"],
+                               cwd=cwd, env=env, capture_output=True, text=True)
+        if probe.returncode != 0:
+            print(f"collect: cannot import rtrl_moe from {cwd}:\n{probe.stderr}",
+                  file=sys.stderr)
+            return 2
+        path = probe.stdout.strip()
+        if not Path(path).resolve().is_relative_to(cwd.resolve()):
+            print(f"collect: {name}: rtrl_moe imported from {path}, not from {cwd}",
+                  file=sys.stderr)
+            return 2
+        envs[name], imported[name] = env, path
+    records: dict = {name: {} for name in checkouts}
+    names = list(checkouts)
+    for i, point in enumerate(spec["points"]):
         pid, args = point["id"], [str(a) for a in point["args"]]
-        cmd = [python, "-m", "rtrl_moe.bench", *args, "--json"]
-        t0 = time.monotonic()
-        try:
-            run = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
-                                 timeout=timeout, stdin=subprocess.DEVNULL)
-            rc, stdout, stderr = run.returncode, run.stdout, run.stderr
-        except subprocess.TimeoutExpired:
-            rc, stdout, stderr = None, "", f"timed out after {timeout:.0f} s"
-        took = time.monotonic() - t0
-        try:
-            rec = parse_record(stdout)
-        except ValueError as exc:
-            rec = {"status": "error",
-                   "message": f"exit {rc}: {exc}; stderr tail: {stderr.strip()[-800:]}",
-                   "metrics": {}}
-        print(f"  {pid:<36} {rec.get('status', '?'):<8} {took:6.1f} s", flush=True)
-        records[pid] = rec
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"rtrl_moe_file": imported, "points": records}, indent=1))
+        order = names if i % 2 == 0 else names[::-1]
+        for name in order:
+            t0 = time.monotonic()
+            rec = _run_point(python, checkouts[name], envs[name], args, timeout)
+            took = time.monotonic() - t0
+            print(f"  {name:<5} {pid:<40} {rec.get('status', '?'):<8} {took:6.1f} s",
+                  flush=True)
+            records[name][pid] = rec
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (out_dir / f"{name}.json").write_text(
+            json.dumps({"rtrl_moe_file": imported[name], "points": records[name]}, indent=1))
     return 0
+
+
+def _checkout_arg(text: str) -> tuple:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR, got {text!r}")
+    return name, Path(path)
 
 
 # --------------------------------------------------------------------------------- compare
@@ -210,8 +241,9 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("collect", help="measure the points of a points file")
     c.add_argument("--points", type=Path, required=True)
-    c.add_argument("--out", type=Path, required=True)
-    c.add_argument("--cwd", type=Path, default=Path.cwd(), help="checkout to import from")
+    c.add_argument("--checkout", type=_checkout_arg, action="append", required=True,
+                   metavar="NAME=DIR", help="a checkout to measure (repeatable)")
+    c.add_argument("--out-dir", type=Path, required=True, help="writes NAME.json per checkout")
     c.add_argument("--python", default=sys.executable)
     c.add_argument("--timeout", type=float, default=300.0, help="seconds per point")
     k = sub.add_parser("compare", help="compare base and head measurements")
@@ -222,7 +254,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.cmd == "collect":
-        return collect(args.points, args.out, args.cwd, args.python, args.timeout)
+        checkouts = dict(args.checkout)
+        if len(checkouts) != len(args.checkout):
+            print("collect: checkout names must be unique", file=sys.stderr)
+            return 2
+        return collect(args.points, checkouts, args.out_dir, args.python, args.timeout)
 
     try:
         base, head = load_points(args.base), load_points(args.head)

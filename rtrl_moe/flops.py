@@ -28,7 +28,7 @@ def sensitivity_update_flops(learner_name: str, cfg, batch_size: int = 1,
                              n_state_params: int | None = None) -> int:
     """Expected FLOPs of one step's sensitivity update (0 for the BPTT learners)."""
     from .moe import MoEConfig, RecurrentMoE
-    from .rnn import RNNConfig, RecurrentRNN
+    from .rnn import RecurrentRNN
 
     model = RecurrentMoE(cfg) if isinstance(cfg, MoEConfig) else RecurrentRNN(cfg)
     P = state_param_count(model) if n_state_params is None else n_state_params

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 

@@ -98,3 +98,33 @@ def test_main_exit_codes_and_alert_file(tmp_path):
     assert compare.main(["compare", str(b), str(h)]) == 1
     h.write_text("not json")
     assert compare.main(["compare", str(b), str(h)]) == 2
+
+
+def _fake_checkout(root: Path, bytes_peak: int) -> Path:
+    pkg = root / "rtrl_moe" / "bench"
+    pkg.mkdir(parents=True)
+    (root / "rtrl_moe" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "__main__.py").write_text(
+        "import json, sys\n"
+        "print('progress on stdout', file=sys.stderr)\n"
+        f"print(json.dumps({{'status': 'ok', 'args': sys.argv[1:],\n"
+        f"                  'metrics': {{'tensor_bytes_peak': {bytes_peak}}}}}))\n")
+    return root
+
+
+def test_collect_runs_each_checkout_and_compare_flags_it(tmp_path):
+    base = _fake_checkout(tmp_path / "base", 100)
+    head = _fake_checkout(tmp_path / "head", 200)
+    points = tmp_path / "points.json"
+    points.write_text(json.dumps({"points": [{"id": "p1", "args": ["point", "--x", 1]},
+                                            {"id": "p2", "args": ["agree"]}]}))
+    out = tmp_path / "out"
+    rc = compare.main(["collect", "--points", str(points), "--checkout", f"head={head}",
+                       "--checkout", f"base={base}", "--out-dir", str(out)])
+    assert rc == 0
+    h = json.loads((out / "head.json").read_text())
+    assert Path(h["rtrl_moe_file"]).is_relative_to(head)
+    assert h["points"]["p1"]["args"] == ["point", "--x", "1", "--json"]
+    assert compare.main(["compare", str(out / "base.json"), str(out / "head.json")]) == 1
+    assert compare.main(["compare", str(out / "head.json"), str(out / "base.json")]) == 0
