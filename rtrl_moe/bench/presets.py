@@ -1,8 +1,8 @@
 """Sweep presets: plain lists of :class:`PointConfig`.
 
-``quick`` -- about 10 minutes on a quiet 2-core CPU (measured per-token costs on such a box:
-bptt ~2.5 ms, RTRL learners ~8-11 ms, dominated by the per-step torch.func overhead, almost
-independent of the model size):
+``quick`` -- about 16-18 minutes on a 2-core CPU, over the ~10 the issue asked for (measured
+per-token costs on such a box: bptt ~2.5 ms, RTRL learners ~8-11 ms, dominated by the per-step
+torch.func overhead, almost independent of the model size):
 
 * ``memory-curve``: memory-only points (``repeats=0``; memory is deterministic) of a small
   model (:data:`SMALL`) on anbn: bptt, tbptt and sparse-rtrl at 64..4096, sparse-rtrl also

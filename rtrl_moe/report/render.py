@@ -17,7 +17,7 @@ from .data import col, num
 
 TEMPLATES = Path(__file__).parent / "templates"
 COMMANDS = (
-    ("measure (CPU, about 10 minutes)", "python -m rtrl_moe.bench sweep --preset quick"),
+    ("measure (CPU, about 15-20 minutes on 2 cores)", "python -m rtrl_moe.bench sweep --preset quick"),
     ("measure on a GPU machine", "python -m rtrl_moe.bench sweep --preset gpu"),
     ("regenerate this report from results/", "python -m rtrl_moe.bench report --results results/ --out reports/"),
 )
