@@ -79,7 +79,39 @@ class _Packed:
                 pass
 
 
-class SavedTensorTracker:
+class _StorageCounts:
+    """Live bytes per storage, each storage counted once however many tensors share it, and
+    the peak of their sum. Both trackers below count this way; they differ in what they see."""
+
+    def __init__(self, exclude: Iterable[Any] = ()):
+        self.exclude = {storage_key(t)[0] for t in exclude}
+        self._live: dict = {}  # key -> [holders, nbytes]
+        self._lock = threading.Lock()
+        self.current = 0
+        self.peak = 0
+
+    def _hold(self, key, nbytes) -> None:
+        """One more holder of a storage (call with the lock held)."""
+        ent = self._live.get(key)
+        if ent is None:
+            ent = self._live[key] = [0, nbytes]
+            self.current += nbytes
+            if self.current > self.peak:
+                self.peak = self.current
+        ent[0] += 1
+
+    def _release(self, key) -> None:
+        with self._lock:
+            ent = self._live.get(key)
+            if ent is None:
+                return
+            ent[0] -= 1
+            if ent[0] == 0:
+                self.current -= ent[1]
+                del self._live[key]
+
+
+class SavedTensorTracker(_StorageCounts):
     """Count autograd saved tensors (each storage once) while active; track the live peak.
 
     Use as a context manager around forward and backward::
@@ -90,11 +122,7 @@ class SavedTensorTracker:
     """
 
     def __init__(self, exclude: Iterable[Any] = ()):
-        self.exclude = {storage_key(t)[0] for t in exclude}
-        self._live: dict = {}  # key -> [handles, nbytes]
-        self._lock = threading.Lock()
-        self.current = 0
-        self.peak = 0
+        super().__init__(exclude)
         self.n_packed = 0
         self.n_excluded = 0
         self._ctx = None
@@ -106,14 +134,7 @@ class SavedTensorTracker:
             return t
         with self._lock:
             self.n_packed += 1
-            ent = self._live.get(key)
-            if ent is None:
-                self._live[key] = [1, nbytes]
-                self.current += nbytes
-                if self.current > self.peak:
-                    self.peak = self.current
-            else:
-                ent[0] += 1
+            self._hold(key, nbytes)
         # a detached alias (same storage and version counter, no grad_fn): keeping the tensor
         # itself would make a reference cycle for saved outputs (tensor -> grad_fn -> saved
         # handle -> tensor) and keep the graph alive until the cyclic GC runs
@@ -122,16 +143,6 @@ class SavedTensorTracker:
     @staticmethod
     def _unpack(h):
         return h.tensor if isinstance(h, _Packed) else h
-
-    def _release(self, key) -> None:
-        with self._lock:
-            ent = self._live.get(key)
-            if ent is None:
-                return
-            ent[0] -= 1
-            if ent[0] == 0:
-                self.current -= ent[1]
-                del self._live[key]
 
     @property
     def live_storages(self) -> int:
@@ -474,7 +485,7 @@ def hooks_refused(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and TORCH_FUNC_HOOKS_MSG in str(exc)
 
 
-class LiveTensorTracker:
+class LiveTensorTracker(_StorageCounts):
     """Peak bytes of live tensor storages created while active (each storage once).
 
     Used where autograd's saved-tensor hooks cannot be (torch.func transforms refuse to run
@@ -485,11 +496,7 @@ class LiveTensorTracker:
     """
 
     def __init__(self, exclude: Iterable[Any] = ()):
-        self.exclude = {storage_key(t)[0] for t in exclude}
-        self._live: dict = {}
-        self._lock = threading.Lock()
-        self.current = 0
-        self.peak = 0
+        super().__init__(exclude)
         self.n_seen = 0
         self._mode = None
         self._refs: dict = {}
@@ -501,15 +508,8 @@ class LiveTensorTracker:
         key, nbytes = storage_key(t)
         if nbytes == 0 or key in self.exclude:
             return
-        live = self._live
         with self._lock:
-            ent = live.get(key)
-            if ent is None:
-                ent = live[key] = [0, nbytes]
-                self.current += nbytes
-                if self.current > self.peak:
-                    self.peak = self.current
-            ent[0] += 1
+            self._hold(key, nbytes)
             self.n_seen += 1
             # a weakref whose callback releases the storage when the tensor object dies; the
             # refs are kept in a dict (a weakref must outlive its referent to fire)
@@ -522,16 +522,6 @@ class LiveTensorTracker:
             tracker._refs.pop(token, None)
             tracker._release(key)
         return cb
-
-    def _release(self, key) -> None:
-        with self._lock:
-            ent = self._live.get(key)
-            if ent is None:
-                return
-            ent[0] -= 1
-            if ent[0] == 0:
-                self.current -= ent[1]
-                del self._live[key]
 
     def __enter__(self):
         import torch
