@@ -14,13 +14,18 @@ written slots depend only on the read and written slots, so
 
     P_t[W] = J_h[W, R ∪ W] P_{t-1}[R ∪ W] + J_theta[W],     P_t[not W] = P_{t-1}[not W].
 
+Because a row of P only changes when its slot is written, the gradient term ``sum_t g_t P_t`` is
+regrouped too: ``g`` is summed per row and multiplied into P only when that row is about to change
+(while the update has it in cache anyway) or when the gradient is collected. That replaces a pass
+over all of P every step, which costs as much as the sparse update's own memory traffic.
+
 ``sparse-rtrl-readonly`` drops the written-but-unread columns (the analysis document's formula
 ``P[W] = J[W, R] P[R] + J_theta[W]``); it is not exact and exists to measure that formula's error.
 """
 from __future__ import annotations
 
 import torch
-from torch.func import functional_call, jacrev, vmap
+from torch.func import functional_call, vjp, vmap
 
 from .base import Learner
 
@@ -37,13 +42,13 @@ class DenseRTRL(Learner):
         self.params = params
         self.sizes = [params[n].numel() for n in self.state_names]
         self.n_state = sum(self.sizes)
-        self._jac = vmap(jacrev(self._rows, argnums=(0, 1), has_aux=True), in_dims=(None, 0, 0))
+        # Detached views share the parameters' storage, so they follow in-place updates.
+        self._frozen = {n: p.detach() for n, p in params.items()}
+        self._jac_batched = vmap(self._jac_single, in_dims=(None, 0, 0))
 
     # -- the transition as a function of (state params, h) for one example --------------------
     def _transition_single(self, diff, h1, x1):
-        frozen = {n: p.detach() for n, p in self.params.items()}
-        frozen.update(diff)
-        h_new, route = functional_call(self.model, frozen, (x1[None], h1[None]),
+        h_new, route = functional_call(self.model, {**self._frozen, **diff}, (x1[None], h1[None]),
                                        {"part": "transition"})
         aux = (h_new[0],) if route is None else (h_new[0],) + tuple(r[0] for r in route)
         return h_new[0], aux
@@ -53,12 +58,28 @@ class DenseRTRL(Learner):
         h_new, aux = self._transition_single(diff, h1, x1)
         return h_new, aux
 
+    def _jac_single(self, diff, h1, x1):
+        """``(J_theta, J_h), aux`` of :meth:`_rows` for one example: one forward, then the
+        backward vmapped over the rows' basis (what jacrev does, without its reshaping)."""
+        out, backward, aux = vjp(lambda d, h: self._rows(d, h, x1), diff, h1, has_aux=True)
+        basis = torch.eye(out.shape[0], dtype=out.dtype, device=out.device)
+        return vmap(backward)(basis), aux
+
+    def _jac(self, diff, h, x_t):
+        """Per-example Jacobians for the batch. With one example the batch vmap is skipped:
+        it is pure overhead there (about a third of the Jacobian's time on the CPU)."""
+        if h.shape[0] > 1:
+            return self._jac_batched(diff, h, x_t)
+        (J_theta, J_h), aux = self._jac_single(diff, h[0], x_t[0])
+        return ({n: j[None] for n, j in J_theta.items()}, J_h[None]), tuple(a[None] for a in aux)
+
     def _diff_params(self):
         return {n: self.params[n].detach() for n in self.state_names}
 
-    def _flat(self, jac_theta: dict, names, rows: int, B: int) -> torch.Tensor:
+    def _flat(self, jac_theta: dict, names, rows: int, B: int, out=None) -> torch.Tensor:
         parts = [jac_theta[n].reshape(B, rows, -1) for n in names]
-        out = self._buffer("J_theta", (B, rows, sum(p.shape[2] for p in parts)))
+        if out is None:
+            out = self._buffer("J_theta", (B, rows, sum(p.shape[2] for p in parts)))
         return torch.cat(parts, dim=2, out=out)
 
     def _buffer(self, key: str, shape) -> torch.Tensor:
@@ -97,11 +118,11 @@ class DenseRTRL(Learner):
 
     def _update_sensitivity(self, J_h, J_theta, aux, B):
         H = self.model.H
-        J_theta = self._flat(J_theta, self.state_names, H, B)
-        # Double-buffered: the product cannot be written over its own input.
+        # Double-buffered: the product cannot be written over its own input. J_theta is laid
+        # out straight into the output, so the product accumulates onto it with no extra copy.
         key = ("P_next", tuple(self.P.shape))
-        out = self._buffer(*key)
-        self.P, self._buffers[key] = torch.baddbmm(J_theta, J_h, self.P, out=out), self.P
+        out = self._flat(J_theta, self.state_names, H, B, out=self._buffer(*key))
+        self.P, self._buffers[key] = out.baddbmm_(J_h, self.P), self.P
         self.counters["sensitivity_flops"] += 2 * B * H * H * self.n_state
 
     def _accumulate(self, g):
@@ -141,11 +162,25 @@ def _slot_elements(slots: torch.Tensor, d: int) -> torch.Tensor:
     return (slots.unsqueeze(-1) * d + torch.arange(d, device=slots.device)).flatten(1)
 
 
+def _owed(G: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """Rows W of P are about to change: take the loss gradient they owe out of ``G``.
+
+    Returns it laid out over the column set C ([B, |C|], zero outside W), since W is inside C
+    and the update's gather brings those rows in anyway.
+    """
+    in_w = (cols.unsqueeze(2) == rows.unsqueeze(1)).any(2)
+    g_c = torch.where(in_w, G.gather(1, cols), torch.zeros((), dtype=G.dtype, device=G.device))
+    G.scatter_(1, rows, 0.0)
+    return g_c
+
+
 class SparseRTRL(DenseRTRL):
     """Exact RTRL that recomputes only written rows of P, from read and written columns."""
 
     name = "sparse-rtrl"
     read_only = False
+    #: columns of P per chunk of the update (cache-sized; see :meth:`_chunks`)
+    CHUNK = 4096
 
     def __init__(self, model):
         if not model.expert_param_groups() and not hasattr(model.cfg, "topk_write"):
@@ -158,6 +193,7 @@ class SparseRTRL(DenseRTRL):
         # neither read nor written, so its columns of J are exactly zero: the product stays exact.
         self.m = cfg.topk_read if self.read_only else min(cfg.n_slots,
                                                            cfg.topk_read + cfg.topk_write)
+        self._plans: dict = {}
 
     def _rows(self, diff, h1, x1):
         h_new, aux = self._transition_single(diff, h1, x1)
@@ -174,28 +210,112 @@ class SparseRTRL(DenseRTRL):
         order = torch.argsort((~used).to(torch.int8), dim=1, stable=True)
         return order[:, :self.m]
 
+    def _reset(self, batch_size, like):
+        super()._reset(batch_size, like)
+        # dl/dh summed per row since that row of P last changed (see _accumulate).
+        self.G = torch.zeros(batch_size, self.model.H, dtype=self._like.dtype,
+                             device=self._like.device)
+        self._pending = False
+
     def _update_sensitivity(self, J_h, J_theta, aux, B):
         _, read, write, _ = aux
         rows = _slot_elements(write, self.d)                  # [B, kw*d]
         cols = _slot_elements(self._columns(read, write), self.d)   # [B, m*d]
         J_wc = J_h.gather(2, cols.unsqueeze(1).expand(-1, rows.shape[1], -1))
-        self._sparse_update(self.P, rows, cols, J_wc,
-                            self._flat(J_theta, self.state_names, rows.shape[1], B))
+        g_c = _owed(self.G, rows, cols) if self._pending else None
+        self._sparse_update(self.P, rows, cols, J_wc, J_theta, self.state_names, g_c,
+                            self.state_grad)
 
-    def _sparse_update(self, P, rows, cols, J_wc, J_theta_w):
-        """P[W] = J[W, C] P[C] + J_theta[W] in place; P may be a column slice of self.P."""
+    def _accumulate(self, g):
+        if self.read_only:          # W is not inside C there: no free pass over the old rows
+            return super()._accumulate(g)
+        # sum_t g_t P_t, regrouped: a row of P is constant between writes, so its share of the
+        # gradient is (sum of g over those steps) @ P[row], paid once when the row is next
+        # written (or at collect) instead of reading all of P at every step.
+        self.G += g
+        self._pending = True
+
+    def _collect(self):
+        if self._pending:
+            self.state_grad += (self.G.unsqueeze(1) @ self.P).sum((0, 1))
+            self.G.zero_()
+            self._pending = False
+        return super()._collect()
+
+    def _state_tensors(self):
+        return super()._state_tensors() + ([self.G] if self._started else [])
+
+    def _scratch(self, key: str, numel: int) -> torch.Tensor:
+        """A flat work buffer of at least ``numel`` elements, grown when needed."""
+        buf = self._buffers.get(key)
+        if buf is None or buf.numel() < numel:
+            buf = self._buffers[key] = torch.empty(numel, dtype=self._like.dtype,
+                                                   device=self._like.device)
+        return buf
+
+    def _chunks(self, names) -> list[tuple[int, int, list[tuple[str, int, int]]]]:
+        """Column chunks of P for the update: ``(start, stop, [(param, from, to), ...])``.
+
+        Chunks are about :attr:`CHUNK` columns, so the gathered rows, the product and J_theta's
+        piece stay in cache; they follow parameter boundaries, so J_theta is used as torch.func
+        returned it (a view) wherever one parameter fills the chunk.
+        """
+        key = ("chunks", tuple(names))
+        if key not in self._plans:
+            chunks, pieces, start, width = [], [], 0, 0
+            for name in names:
+                numel = self.params[name].numel()
+                at = 0
+                while at < numel:
+                    take = min(numel - at, self.CHUNK - width)
+                    pieces.append((name, at, at + take))
+                    at, width = at + take, width + take
+                    if width == self.CHUNK:
+                        chunks.append((start, start + width, pieces))
+                        pieces, start, width = [], start + width, 0
+            if pieces:
+                chunks.append((start, start + width, pieces))
+            self._plans[key] = chunks
+        return self._plans[key]
+
+    def _sparse_update(self, P, rows, cols, J_wc, J_theta=None, names=None, g_c=None,
+                       grad=None):
+        """P[W] = J[W, C] P[C] + J_theta[W] in place; P may be a column slice of self.P.
+
+        ``J_theta`` is torch.func's ``{name: [B, |W|, *shape]}`` for ``names`` (P's columns in
+        order), or None for a pure propagation. With ``g_c`` ([B, |C|]), also
+        ``grad += g_c @ P_old[C]``, while those rows are in cache.
+        """
         B, n = P.shape[0], P.shape[2]
-        P_c = self._buffer("P_c", (B, cols.shape[1], n))
-        for b in range(B):          # per-example slots; index_select copies whole rows
-            torch.index_select(P[b], 0, cols[b], out=P_c[b])
-        new = self._buffer("P_w", (B, rows.shape[1], n))
-        if J_theta_w is None:
-            torch.bmm(J_wc, P_c, out=new)
+        k, m = rows.shape[1], cols.shape[1]
+        if J_theta is None:
+            chunks = [(c, min(c + self.CHUNK, n), None) for c in range(0, n, self.CHUNK)]
         else:
-            torch.baddbmm(J_theta_w, J_wc, P_c, out=new)
-        for b in range(B):
-            P[b].index_copy_(0, rows[b], new[b])
-        self.counters["sensitivity_flops"] += 2 * P.shape[0] * rows.shape[1] * cols.shape[1] * n
+            chunks = self._chunks(names)
+            jac = {name: J_theta[name].reshape(B, k, -1) for name in names}
+        width = min(n, self.CHUNK)
+        P_c_all = self._scratch("P_c", m * width)
+        new_all = self._scratch("P_w", k * width)
+        for b in range(B):          # per-example slots
+            for c0, c1, pieces in chunks:
+                w = c1 - c0
+                P_b = P[b, :, c0:c1]
+                P_c = torch.index_select(P_b, 0, cols[b], out=P_c_all[:m * w].view(m, w))
+                new = new_all[:k * w].view(k, w)
+                if pieces is None:
+                    torch.mm(J_wc[b], P_c, out=new)
+                else:
+                    if len(pieces) == 1:
+                        name, a, z = pieces[0]
+                        torch.addmm(jac[name][b, :, a:z], J_wc[b], P_c, out=new)
+                    else:
+                        torch.cat([jac[name][b, :, a:z] for name, a, z in pieces], dim=1,
+                                  out=new)
+                        new.addmm_(J_wc[b], P_c)
+                if g_c is not None:
+                    grad[c0:c1].addmv_(P_c.t(), g_c[b])
+                P_b.index_copy_(0, rows[b], new)
+        self.counters["sensitivity_flops"] += 2 * B * k * m * n
 
 
 class SparseReadOnlyRTRL(SparseRTRL):

@@ -24,7 +24,7 @@ from collections import deque
 import torch
 
 from ..tree import CircularTree
-from .rtrl import SparseRTRL, _slot_elements
+from .rtrl import SparseRTRL, _owed, _slot_elements
 
 
 class TreeRTRL(SparseRTRL):
@@ -65,6 +65,10 @@ class TreeRTRL(SparseRTRL):
         self.tree = CircularTree(self.n)
         p = self._like
         self._eye = torch.eye(self.model.H, dtype=p.dtype, device=p.device)
+        # Loss gradient owed by the core's and each expert's columns, as in sparse-rtrl: summed
+        # over the steps those columns were current, paid when their rows next change.
+        self.owed = torch.zeros(1 + E, batch_size, self.model.H, dtype=p.dtype, device=p.device)
+        self.owes = [False] * (1 + E)
 
     def _consume(self, x_t, y_t):
         B = x_t.shape[0]
@@ -84,12 +88,13 @@ class TreeRTRL(SparseRTRL):
         rows = _slot_elements(write, self.d)
         cols = _slot_elements(self._columns(read, write), self.d)
         J_wc = J_h.gather(2, cols.unsqueeze(1).expand(-1, rows.shape[1], -1))
-        k = rows.shape[1]
-        self._sparse_update(self.P[:, :, self.core_slice], rows, cols, J_wc,
-                            self._flat(J_theta, self.core_names, k, B))
+        for i, (cs, names) in enumerate([(self.core_slice, self.core_names)]
+                                        + [(self.slices[e], self.groups[e]) for e in active]):
+            grp = 0 if i == 0 else 1 + active[i - 1]
+            g_c = _owed(self.owed[grp], rows, cols) if self.owes[grp] else None
+            self._sparse_update(self.P[:, :, cs], rows, cols, J_wc, J_theta, names, g_c,
+                                self.state_grad[cs])
         for e in active:
-            self._sparse_update(self.P[:, :, self.slices[e]], rows, cols, J_wc,
-                                self._flat(J_theta, self.groups[e], k, B))
             self.last[e] = self.t
             self.touched[e] = True
         leaf = self._eye.expand(B, -1, -1).clone()
@@ -101,10 +106,9 @@ class TreeRTRL(SparseRTRL):
         g = self._readout(x_t, y_t)
         self.steps.append((self.t, rows, cols, J_wc, g))
         if g is not None:
-            current = [self.core_slice] + [self.slices[e] for e in range(len(self.groups))
-                                           if self.last[e] == self.t]
-            for cs in current:
-                self.state_grad[cs] += (g.unsqueeze(1) @ self.P[:, :, cs]).sum((0, 1))
+            for grp in [0] + [1 + e for e in range(len(self.groups)) if self.last[e] == self.t]:
+                self.owed[grp] += g
+                self.owes[grp] = True
         # An idle expert's window may not outgrow the buffer: flush it while it still fits.
         for e in range(len(self.groups)):
             if self.t - self.last[e] >= self.n:
@@ -123,6 +127,12 @@ class TreeRTRL(SparseRTRL):
             raise RuntimeError(f"tree-rtrl: expert {e} window ({tau}, {upto}] left the buffer")
         P_e = self.P[:, :, cs]
         lam = self._idle_adjoint(window)
+        # Before the columns move on: the idle steps' gradient and what the columns owed from
+        # their active steps both multiply P_tau.
+        if self.owes[1 + e]:
+            lam = self.owed[1 + e].clone() if lam is None else lam + self.owed[1 + e]
+            self.owed[1 + e].zero_()
+            self.owes[1 + e] = False
         if lam is not None:
             self.state_grad[cs] += (lam.unsqueeze(1) @ P_e).sum((0, 1))
             self.counters["sensitivity_flops"] += 2 * lam.shape[0] * lam.shape[1] * P_e.shape[2]
@@ -158,12 +168,17 @@ class TreeRTRL(SparseRTRL):
         for e in range(len(self.groups)):
             if self.last[e] < self.t - 1:
                 self._flush(e, self.t - 1)
+        for grp, cs in enumerate([self.core_slice] + self.slices):
+            if self.owes[grp]:
+                self.state_grad[cs] += (self.owed[grp].unsqueeze(1) @ self.P[:, :, cs]).sum((0, 1))
+                self.owed[grp].zero_()
+                self.owes[grp] = False
         return super()._collect()
 
     def _state_tensors(self):
         if not self._started:
             return []
-        held = super()._state_tensors() + self.tree.nodes()
+        held = super()._state_tensors() + self.tree.nodes() + [self.owed]
         for _, rows, cols, J_wc, g in self.steps:
             held += [rows, cols, J_wc] + ([g] if g is not None else [])
         return held

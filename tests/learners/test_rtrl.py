@@ -129,3 +129,42 @@ def test_online_first_window_equals_the_offline_gradient_of_that_window():
     list(L.online(((x[:, t:t + 1], y[:, t]) for t in range(10)), Capture(model.parameters()),
                   every=10))
     assert_exact(seen, ref)
+
+
+@pytest.mark.parametrize("name", ["rtrl", "sparse-rtrl", "tree-rtrl"])
+@pytest.mark.parametrize("B", [1, 2])
+def test_online_windows_add_up_to_the_offline_gradient_while_parameters_stay_fixed(name, B):
+    # The sparse learners settle each row's share of the gradient lazily; every window boundary
+    # must pay what is owed, or the windows would not add up.
+    model = moe()
+    x, y = sequence(B, 11, 5)
+    ref = rm.make_learner("bptt", model).gradient(x, y)
+    n_total = int((y != -100).sum())
+    summed = {n: torch.zeros_like(p) for n, p in model.named_parameters()}
+
+    class Sum(torch.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {})
+            self.weight = 0
+
+        def step(self, closure=None):
+            for n, p in model.named_parameters():
+                summed[n] += p.grad * self.weight
+
+    opt = Sum(model.parameters())
+    kwargs = {"n": 4} if name == "tree-rtrl" else {}
+    L = rm.make_learner(name, model, **kwargs)
+    stream = ((x[:, t:t + 1], y[:, t]) for t in range(11))
+    windows = 0
+    for _ in L.online(_weighted(stream, opt, y, every=3), opt, every=3):
+        windows += 1
+    assert windows == 4
+    assert_exact({n: g / n_total for n, g in summed.items()}, ref)
+
+
+def _weighted(stream, opt, y, every):
+    """Pass the stream through, telling ``opt`` how many targets the coming window has."""
+    for t, item in enumerate(stream):
+        if t % every == 0:
+            opt.weight = int((y[:, t:t + every] != -100).sum())
+        yield item
