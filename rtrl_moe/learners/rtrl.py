@@ -179,7 +179,7 @@ class SparseRTRL(DenseRTRL):
 
     name = "sparse-rtrl"
     read_only = False
-    #: columns of P per chunk of the update (cache-sized; see :meth:`_chunks`)
+    #: most columns of P per chunk of the update (cache-sized; see :meth:`_chunk_width`)
     CHUNK = 4096
 
     def __init__(self, model):
@@ -253,28 +253,34 @@ class SparseRTRL(DenseRTRL):
                                                    device=self._like.device)
         return buf
 
-    def _chunks(self, names) -> list[tuple[int, int, list[tuple[str, int, int]]]]:
+    def _chunk_width(self, n: int, rows: int) -> int:
+        """Columns per chunk: at most :attr:`CHUNK` (cache-sized), and narrow enough that the
+        two scratch blocks ([|C|, w] and [|W|, w]) stay within a quarter of P ([H, n])."""
+        fair = -(-n * self.model.H // (4 * rows))
+        return max(1, min(n, self.CHUNK, max(256, fair)))
+
+    def _chunks(self, names, width: int) -> list[tuple[int, int, list[tuple[str, int, int]]]]:
         """Column chunks of P for the update: ``(start, stop, [(param, from, to), ...])``.
 
-        Chunks are about :attr:`CHUNK` columns, so the gathered rows, the product and J_theta's
-        piece stay in cache; they follow parameter boundaries, so J_theta is used as torch.func
-        returned it (a view) wherever one parameter fills the chunk.
+        Chunks are ``width`` columns, so the gathered rows, the product and J_theta's piece stay
+        in cache; they follow parameter boundaries, so J_theta is used as torch.func returned it
+        (a view) wherever one parameter fills the chunk.
         """
-        key = ("chunks", tuple(names))
+        key = ("chunks", tuple(names), width)
         if key not in self._plans:
-            chunks, pieces, start, width = [], [], 0, 0
+            chunks, pieces, start, filled = [], [], 0, 0
             for name in names:
                 numel = self.params[name].numel()
                 at = 0
                 while at < numel:
-                    take = min(numel - at, self.CHUNK - width)
+                    take = min(numel - at, width - filled)
                     pieces.append((name, at, at + take))
-                    at, width = at + take, width + take
-                    if width == self.CHUNK:
-                        chunks.append((start, start + width, pieces))
-                        pieces, start, width = [], start + width, 0
+                    at, filled = at + take, filled + take
+                    if filled == width:
+                        chunks.append((start, start + filled, pieces))
+                        pieces, start, filled = [], start + filled, 0
             if pieces:
-                chunks.append((start, start + width, pieces))
+                chunks.append((start, start + filled, pieces))
             self._plans[key] = chunks
         return self._plans[key]
 
@@ -288,12 +294,12 @@ class SparseRTRL(DenseRTRL):
         """
         B, n = P.shape[0], P.shape[2]
         k, m = rows.shape[1], cols.shape[1]
+        width = self._chunk_width(n, m + k)
         if J_theta is None:
-            chunks = [(c, min(c + self.CHUNK, n), None) for c in range(0, n, self.CHUNK)]
+            chunks = [(c, min(c + width, n), None) for c in range(0, n, width)]
         else:
-            chunks = self._chunks(names)
+            chunks = self._chunks(names, width)
             jac = {name: J_theta[name].reshape(B, k, -1) for name in names}
-        width = min(n, self.CHUNK)
         P_c_all = self._scratch("P_c", m * width)
         new_all = self._scratch("P_w", k * width)
         for b in range(B):          # per-example slots
