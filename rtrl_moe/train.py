@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from . import argtypes
 from .tasks import IGNORE, TASKS, make_task, task_options
 
 try:  # a progress bar is a nicety: without tqdm the run still logs lines
@@ -51,28 +52,6 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _int_at_least(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-        return value
-    return parse
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
 def _learner_names() -> tuple[str, ...]:
     import rtrl_moe as rm  # late: the package imports nothing from this module
     return rm.LEARNERS
@@ -85,12 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "rtrl_moe/tasks.py.")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--learner", required=True, help=", ".join(_learner_names()))
-    p.add_argument("--seq-len", type=_int_at_least(1), required=True, help="tokens per sequence")
-    p.add_argument("--steps", type=_int_at_least(1), required=True,
+    p.add_argument("--seq-len", type=argtypes.integer(1), required=True, help="tokens per sequence")
+    p.add_argument("--steps", type=argtypes.integer(1), required=True,
                    help="training sequences (optimizer steps unless --every)")
-    p.add_argument("--batch", type=_int_at_least(1), default=8, help="rows per batch (8)")
-    p.add_argument("--lr", type=_positive_float, default=2e-3, help="Adam learning rate (2e-3)")
-    p.add_argument("--seed", type=_int_at_least(0), default=0)
+    p.add_argument("--batch", type=argtypes.integer(1), default=8, help="rows per batch (8)")
+    p.add_argument("--lr", type=argtypes.positive_float, default=2e-3, help="Adam learning rate (2e-3)")
+    p.add_argument("--seed", type=argtypes.integer(0), default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--model", choices=("moe", "rnn"), default="moe")
@@ -100,21 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learner keywords, e.g. k=64 (tbptt window) or n=16 (tree buffer)")
     p.add_argument("--task-arg", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                    help="task options, e.g. len_max_a=16, n_keys=8, lag=32")
-    p.add_argument("--every", type=_int_at_least(1), default=None, metavar="K",
+    p.add_argument("--every", type=argtypes.integer(1), default=None, metavar="K",
                    help="truly online: an optimizer step every K tokens (streaming learners)")
-    p.add_argument("--clip", type=_positive_float, default=None,
+    p.add_argument("--clip", type=argtypes.positive_float, default=None,
                    help="clip the gradient's global L2 norm to this value (off by default)")
     p.add_argument("--log-dir", type=Path, default=None,
                    help="where metrics.csv goes (default runs/TASK-LEARNER-T<seq-len>-s<seed>)")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="checkpoint file to write (default LOG_DIR/checkpoint.pt)")
-    p.add_argument("--checkpoint-every", type=_int_at_least(0), default=0, metavar="N",
+    p.add_argument("--checkpoint-every", type=argtypes.integer(0), default=0, metavar="N",
                    help="also checkpoint every N steps (0: only at the end)")
     p.add_argument("--resume", type=Path, default=None, metavar="PATH",
                    help="continue from this checkpoint up to --steps in total")
-    p.add_argument("--eval-every", type=_int_at_least(0), default=0, metavar="N",
+    p.add_argument("--eval-every", type=argtypes.integer(0), default=0, metavar="N",
                    help="every N steps, evaluate on a fixed held-out batch (0: never)")
-    p.add_argument("--print-every", type=_int_at_least(0), default=None, metavar="N",
+    p.add_argument("--print-every", type=argtypes.integer(0), default=None, metavar="N",
                    help="print a line every N steps (default: about 20 lines per run; 0: never)")
     return p
 

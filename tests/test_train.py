@@ -97,7 +97,7 @@ BAD = [
     (["--config", "d_model=big"], "expected int"),
     (["--config", "chunk=2"], "chunk=1 only"),
     (["--seq-len", "0"], "--seq-len: must be >= 1"),
-    (["--steps", "x"], "--steps: expected an integer"),
+    (["--steps", "x"], "--steps: expected a positive integer"),
     (["--lr", "-1"], "--lr: must be a positive number"),
     (["--learner", "nope"], "unknown learner 'nope'; valid: bptt"),
     (["--learner", "bptt", "--every", "2"], "--every needs a streaming learner"),
@@ -163,4 +163,4 @@ def test_real_process_bad_flag_has_no_traceback():
     done = _python_m("train", "--task", "anbn", "--learner", "rtrl", "--seq-len", "0",
                      "--steps", "1")
     assert done.returncode == 2
-    assert done.stderr == "error: argument --seq-len: must be >= 1, got 0\n"
+    assert done.stderr == "error: argument --seq-len: must be >= 1 (a positive integer), got 0\n"

@@ -24,6 +24,7 @@ import json
 import sys
 from typing import Optional
 
+from .. import argtypes
 from .config import DTYPES, KINDS, MODEL_TYPES, ConfigError, PointConfig, parse_assignments
 from .presets import PRESETS
 
@@ -32,56 +33,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one clear line, exit 2
         sys.stderr.write(f"error: {message}\n")
         raise SystemExit(2)
-
-
-def _csv(text: str) -> list[str]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
-    return items
-
-
-def _int_csv(text: str) -> list[int]:
-    out = []
-    for t in _csv(text):
-        try:
-            v = int(t)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected integers, got {t!r}") from None
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"expected positive integers, got {v}")
-        out.append(v)
-    return out
-
-
-def _pos_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
-    return v
-
-
-def _pos_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -94,10 +45,10 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task-arg", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
                    help="make_task keyword (len_max_a=8 ...)")
     p.add_argument("--task", default="anbn")
-    p.add_argument("--batch", type=_pos_int, default=1)
+    p.add_argument("--batch", type=argtypes.integer(1), default=1)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=_pos_int, default=None)
-    p.add_argument("--timeout-s", type=_pos_float, default=None,
+    p.add_argument("--threads", type=argtypes.integer(1), default=None)
+    p.add_argument("--timeout-s", type=argtypes.positive_float, default=None,
                    help="per point (default 600)")
     p.add_argument("--in-process", action="store_true",
                    help="run here instead of a fresh subprocess (a crash takes the CLI down)")
@@ -113,26 +64,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     a = sub.add_parser("agree", help="gradient agreement with bptt")
-    a.add_argument("--learners", type=_csv, required=True)
-    a.add_argument("--lengths", type=_int_csv, required=True)
-    a.add_argument("--dtype", type=_csv, default=["float64"])
+    a.add_argument("--learners", type=argtypes.csv, required=True)
+    a.add_argument("--lengths", type=argtypes.int_csv, required=True)
+    a.add_argument("--dtype", type=argtypes.csv, default=["float64"])
     a.add_argument("--seed", type=int, default=0)
     _add_model_args(a)
 
     p = sub.add_parser("point", help="one measurement point")
     p.add_argument("--learner", required=True)
-    p.add_argument("--seq-len", type=_pos_int, required=True)
+    p.add_argument("--seq-len", type=argtypes.integer(1), required=True)
     p.add_argument("--kind", choices=KINDS, default="measure")
     p.add_argument("--dtype", choices=DTYPES, default="float32")
-    p.add_argument("--budget-mb", type=_pos_float, default=None)
-    p.add_argument("--repeats", type=_nonneg_int, default=5)
-    p.add_argument("--warmup", type=_pos_int, default=1)
+    p.add_argument("--budget-mb", type=argtypes.positive_float, default=None)
+    p.add_argument("--repeats", type=argtypes.integer(0), default=5)
+    p.add_argument("--warmup", type=argtypes.integer(1), default=1)
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--seeds", type=lambda s: [int(v) for v in _csv(s)], default=None)
-    p.add_argument("--steps", type=_pos_int, default=None)
-    p.add_argument("--lr", type=_pos_float, default=None)
-    p.add_argument("--eval-every", type=_pos_int, default=None)
-    p.add_argument("--track-steps", type=_pos_int, default=None)
+    p.add_argument("--seeds", type=lambda s: [int(v) for v in argtypes.csv(s)], default=None)
+    p.add_argument("--steps", type=argtypes.integer(1), default=None)
+    p.add_argument("--lr", type=argtypes.positive_float, default=None)
+    p.add_argument("--eval-every", type=argtypes.integer(1), default=None)
+    p.add_argument("--track-steps", type=argtypes.integer(1), default=None)
     p.add_argument("--no-matmul", action="store_true")
     p.add_argument("--label", default=None)
     _add_model_args(p)
@@ -148,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--force", action="store_true", help="run every point again")
     s.add_argument("--retry-failed", action="store_true",
                    help="also re-run stored points with status error or timeout")
-    s.add_argument("--timeout-s", type=_pos_float, default=None,
+    s.add_argument("--timeout-s", type=argtypes.positive_float, default=None,
                    help="override every point's timeout")
     s.add_argument("--label", action="extend", nargs="+", default=None,
                    help="run only points with these labels")
