@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import checks as c
 from . import figures as F
+from . import targets as T
 from .claims import CLAIMS, Claim
 from .data import col, num
 
@@ -175,6 +176,8 @@ def context(df: pd.DataFrame, loader: str) -> dict:
     return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
             "claims": claims, "counts": counts, "verdicts": c.VERDICTS, "vclass": VERDICT_CLASS,
             "sections": secs, "not_measured": not_measured_list(results, df, secs),
+            "targets": T.evaluate(df), "tclass": {T.MET: "confirmed", T.MISSED: "refuted",
+                                                   T.NOT_MEASURED: "notmeasured"},
             "sources": sorted(set(cl.source for cl, _ in results))}
 
 

@@ -1,0 +1,128 @@
+"""The library's own speed targets (issue 2) beside what the committed results measured.
+
+These are not the documents' claims but what ``rtrl_moe`` set out to reach, so they get their own
+table: MET, MISSED, or NOT MEASURED when no record of the needed config exists. Each target is
+judged per machine and device, on ``measure`` records of the config the target names:
+
+* ``sparse-rtrl`` at least 3x faster per step than ``rtrl`` with n_slots 8, read 2, write 2;
+* ``tree-rtrl`` at least 1.5x faster per step than ``sparse-rtrl`` with n_experts 8, topk 2 and
+  expert parameters most of the state parameters;
+* the sensitivity update at least 50% of the same machine's matmul rate for its shape
+  (``metrics.matmul_fraction``) on those two configs.
+
+Speedups pair the two learners within one run and config (``checks.matched``), so machine load
+between runs cannot fake a ratio.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from . import checks as c
+from .data import col, machine_label, num, select
+
+MET, MISSED, NOT_MEASURED = "MET", "MISSED", "NOT MEASURED"
+FRACTION = "metrics.matmul_fraction"
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    text: str
+    slow: str = ""
+    fast: str = ""
+    at_least: float = 0.0
+
+
+SLOTS = Target("slots-3x", "sparse-rtrl >= 3x faster per step than rtrl (n_slots 8, read 2, write 2)",
+               "rtrl", "sparse-rtrl", 3.0)
+EXPERTS = Target("experts-1.5x", "tree-rtrl >= 1.5x faster per step than sparse-rtrl (n_experts 8, "
+                 "topk 2, expert parameters most of the state parameters)", "sparse-rtrl", "tree-rtrl", 1.5)
+MATMUL = Target("matmul-50pct", "sensitivity update >= 50% of the machine's matmul rate for its shape "
+                "(the two configs above)", at_least=0.5)
+TARGETS = (SLOTS, EXPERTS, MATMUL)
+
+
+def _model(key_or_row) -> dict:
+    return c._pair_model(key_or_row)
+
+
+def _slots_config(m: dict) -> bool:
+    return m.get("n_slots") == 8 and m.get("topk_read") == 2 and m.get("topk_write") == 2
+
+
+@lru_cache(maxsize=64)
+def _expert_share(items: tuple) -> float:
+    """Expert parameters over state parameters of a MoE config (by building the model)."""
+    from ..flops import expert_param_count, state_param_count
+    from ..moe import MoEConfig, RecurrentMoE
+    try:
+        model = RecurrentMoE(MoEConfig(**dict(items)))
+    except (TypeError, ValueError):
+        return float("nan")
+    return expert_param_count(model) / state_param_count(model)
+
+
+def _experts_config(m: dict) -> bool:
+    if m.get("n_experts") != 8 or m.get("topk") != 2:
+        return False
+    return _expert_share(tuple(sorted(m.items()))) > 0.5
+
+
+def _speedup(df: pd.DataFrame, t: Target, config) -> tuple[str, str, list]:
+    m, rows = c.matched(df, t.slow, t.fast)
+    if len(m):
+        keep = [config(_model(k)) for k in m["key"]]
+        m = m[keep]
+    if len(m) == 0:
+        return NOT_MEASURED, f"no `measure` pair of {t.slow} and {t.fast} on this config in one run", []
+    r = (m["va"] / m["vb"]).to_numpy()
+    med = float(np.median(r))
+    pairs = ", ".join(f"T={int(T)}: {x:.2f}x" for T, x in zip(m["T"], r))
+    per_token = lambda v: float((v / m["T"]).median()) / 1e6  # noqa: E731
+    text = (f"median {med:.2f}x over {len(r)} pair(s) ({pairs}); {t.slow} {per_token(m['va']):.1f} vs "
+            f"{t.fast} {per_token(m['vb']):.1f} ms/token")
+    verdict = MET if med >= t.at_least else MISSED
+    return verdict, text, [f"{t.slow}/{t.fast} {x:.3f}" for x in r]
+
+
+def _fraction(df: pd.DataFrame) -> tuple[str, str, list]:
+    d = select(df, kind="measure", learner=("rtrl", "sparse-rtrl", "tree-rtrl"))
+    if len(d):
+        d = d[num(d, FRACTION).notna()]
+    if len(d):
+        models = [_model(k) for k in c.series_key(d, with_kwargs=False, with_run=True)]
+        d = d[[_slots_config(m) or _experts_config(m) for m in models]]
+    if len(d) == 0:
+        return NOT_MEASURED, f"no `measure` record with {FRACTION} on the speed configs", []
+    per = d.groupby(col(d, "config.learner").astype(str), sort=True).apply(
+        lambda g: float(num(g, FRACTION).median()), include_groups=False)
+    lowest = float(per.min())
+    text = "; ".join(f"{lr} {v:.2f}" for lr, v in per.items()) + " (median per learner)"
+    return (MET if lowest >= MATMUL.at_least else MISSED), text, []
+
+
+def evaluate(df: pd.DataFrame) -> list[dict]:
+    """One row per target and machine/device: ``{id, target, where, verdict, measured}``."""
+    if len(df) == 0:
+        return [{"id": t.id, "target": t.text, "where": "", "verdict": NOT_MEASURED,
+                 "measured": "results/ holds no records"} for t in TARGETS]
+    groups = []
+    mid = col(df, "machine.machine_id").astype(str)
+    dev = col(df, "config.device").fillna("cpu").astype(str)
+    for m_id, d in sorted(set(zip(mid, dev))):
+        groups.append((f"{machine_label(df[(mid == m_id) & (dev == d)])} ({d})", df[(mid == m_id) & (dev == d)]))
+    out = []
+    for t in TARGETS:
+        for where, sub in groups:
+            if t is SLOTS:
+                verdict, text, _ = _speedup(sub, t, _slots_config)
+            elif t is EXPERTS:
+                verdict, text, _ = _speedup(sub, t, _experts_config)
+            else:
+                verdict, text, _ = _fraction(sub)
+            out.append({"id": t.id, "target": t.text, "where": where, "verdict": verdict, "measured": text})
+    return out

@@ -1,0 +1,54 @@
+"""The library's speed targets (issue 2): MET, MISSED, NOT MEASURED on synthetic records."""
+from __future__ import annotations
+
+import synth
+from report_testlib import load_records
+
+from rtrl_moe.report import targets as tg
+
+SLOTS = dict(synth.MODEL, n_slots=8, topk_read=2, topk_write=2, d_ff=64)
+EXPERTS = dict(synth.MODEL, n_slots=4, n_experts=8, topk=2, d_ff=256)
+
+
+def pair(model, slow, fast, t_slow, t_fast, fraction=0.8, run="run-a"):
+    out = []
+    for lr, t in ((slow, t_slow), (fast, t_fast)):
+        m = synth.measure_metrics(lr, 32)
+        m.update(time_step_median_ns=t, time_step_iqr_ns=t // 100, matmul_fraction=fraction)
+        out.append(synth.record("measure", lr, 32, m, model=model, run_id=run,
+                                kwargs={"n": 16} if lr == "tree-rtrl" else {}))
+    return out
+
+
+def verdicts(df):
+    return {r["id"]: r["verdict"] for r in tg.evaluate(df)}
+
+
+def test_met_when_the_ratios_and_fractions_reach_the_targets(tmp_path):
+    recs = pair(SLOTS, "rtrl", "sparse-rtrl", 3_500, 1_000) + pair(EXPERTS, "sparse-rtrl", "tree-rtrl",
+                                                                    1_800, 1_000)
+    v = verdicts(load_records(tmp_path, recs))
+    assert v == {"slots-3x": tg.MET, "experts-1.5x": tg.MET, "matmul-50pct": tg.MET}
+
+
+def test_missed_below_the_targets(tmp_path):
+    recs = (pair(SLOTS, "rtrl", "sparse-rtrl", 2_500, 1_000, fraction=0.3)
+            + pair(EXPERTS, "sparse-rtrl", "tree-rtrl", 1_400, 1_000))
+    v = verdicts(load_records(tmp_path, recs))
+    assert v == {"slots-3x": tg.MISSED, "experts-1.5x": tg.MISSED, "matmul-50pct": tg.MISSED}
+
+
+def test_pairs_only_within_one_run_and_on_the_named_config(tmp_path):
+    # Different runs cannot be paired; the documents' 4-slot config does not count for slots-3x;
+    # 4 experts with small d_ff is not an expert-heavy config.
+    split = pair(SLOTS, "rtrl", "sparse-rtrl", 9_000, 1_000)
+    split[1]["run_id"] = "run-b"
+    recs = split + pair(synth.MODEL, "rtrl", "sparse-rtrl", 9_000, 1_000)
+    recs += pair(dict(synth.MODEL, n_experts=8, d_ff=4), "sparse-rtrl", "tree-rtrl", 9_000, 1_000)
+    v = verdicts(load_records(tmp_path, recs))
+    assert v["slots-3x"] == tg.NOT_MEASURED and v["experts-1.5x"] == tg.NOT_MEASURED
+
+
+def test_empty_results_are_not_measured():
+    import pandas as pd
+    assert set(verdicts(pd.DataFrame()).values()) == {tg.NOT_MEASURED}
