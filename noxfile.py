@@ -56,9 +56,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def report(session: nox.Session) -> None:
-    """Sweep the quick preset then render reports/ (-- --preset full|gpu, --no-sweep)."""
+    """Sweep the quick preset then render reports/ (-- --preset long|train|full|gpu, --no-sweep)."""
     parser = argparse.ArgumentParser(prog="nox -s report --")
-    parser.add_argument("--preset", default="quick", help="sweep preset: quick (default), full, gpu")
+    parser.add_argument("--preset", default="quick", help="sweep preset: quick (default), long, train, full, gpu")
     parser.add_argument("--no-sweep", action="store_true", help="only re-render from results/")
     parser.add_argument("--results", default="results/",
                         help="results folder; the sweep appends to RESULTS/PRESET.jsonl")

@@ -1,8 +1,8 @@
 """Sweep presets: plain lists of :class:`PointConfig`.
 
-``quick`` -- about 16-18 minutes on a 2-core CPU, over the ~10 the issue asked for (measured
-per-token costs on such a box: bptt ~2.5 ms, RTRL learners ~8-11 ms, dominated by the per-step
-torch.func overhead, almost independent of the model size):
+``quick`` -- about 11-12 minutes on a 2-core CPU, a little over the ~10 the issue asked for
+(measured per-token costs on such a box: bptt ~1.8 ms, RTRL learners on the small model ~5.5 ms,
+dominated by the per-step torch.func overhead, almost independent of the model size):
 
 * ``memory-curve``: memory-only points (``repeats=0``; memory is deterministic) of a small
   model (:data:`SMALL`) on anbn: bptt, tbptt and sparse-rtrl at 64..4096, sparse-rtrl also
@@ -21,6 +21,13 @@ torch.func overhead, almost independent of the model size):
 * ``train``: anbn, 40 steps, 3 seeds: bptt and sparse-rtrl on the small MoE, bptt on a GRU.
 
 CPU points of ``quick`` and ``full`` run with ``threads=1`` (:data:`CPU_THREADS`).
+
+``long`` -- the claims ``quick`` leaves NOT MEASURED that a CPU can settle in about half an hour:
+bptt, ckpt-bptt and tree-rtrl at 16,384 tokens and sparse-rtrl at 131,072 (no budget: does
+anything but RTRL complete past 10^4 tokens, does RTRL complete past 10^5); sparse-rtrl and
+tree-rtrl timed at 256 and 1024 (with ``quick``'s 64: is step time linear in T); haystack under
+the 64 MB budget (bptt vs sparse-rtrl) and the sparse/tree speed pair on haystack at T = 8 and 64.
+Its points that ``full`` also has are the same points, so a later ``full`` sweep resumes past them.
 
 ``full`` -- the CPU to 10^5 tokens and beyond (hours).  ``gpu`` -- the documents'
 configuration (d_model 32, n_slots 4, n_experts 4, topk 2) on CUDA for lengths 32..2048 (memory
@@ -121,6 +128,19 @@ def quick() -> list[PointConfig]:
     return _cpu_threads(pts)
 
 
+def long() -> list[PointConfig]:
+    pts = [_mem(lr, 16384, timeout_s=3600) for lr in ("bptt", "ckpt-bptt", "tree-rtrl")]
+    pts += [_mem("sparse-rtrl", 131072, timeout_s=3 * 3600)]
+    pts += [_time(lr, T, timeout_s=3600) for lr in ("sparse-rtrl", "tree-rtrl") for T in (256, 1024)]
+    pts += [_mem("bptt", T, task="haystack", label="budget-haystack", budget_mb=CPU_BUDGET_MB)
+            for T in (256, 1024, 4096)]
+    pts += [_mem("sparse-rtrl", T, task="haystack", label="budget-haystack",
+                 budget_mb=CPU_BUDGET_MB) for T in (1024, 4096)]
+    pts += [_time(lr, T, task="haystack", label="speed-haystack") for T in (8, 64)
+            for lr in ("sparse-rtrl", "tree-rtrl")]
+    return _cpu_threads(pts)
+
+
 def full() -> list[PointConfig]:
     pts: list[PointConfig] = []
     for lr in ALL_LEARNERS:
@@ -189,8 +209,8 @@ def gpu() -> list[PointConfig]:
     return pts
 
 
-PRESETS: dict[str, Callable[[], list[PointConfig]]] = {"quick": quick, "full": full,
-                                                        "gpu": gpu, "train": train}
+PRESETS: dict[str, Callable[[], list[PointConfig]]] = {"quick": quick, "long": long,
+                                                        "full": full, "gpu": gpu, "train": train}
 
 
 def get_preset(name: str) -> list[PointConfig]:

@@ -18,7 +18,8 @@ from .data import col, num
 
 TEMPLATES = Path(__file__).parent / "templates"
 COMMANDS = (
-    ("measure (CPU, about 15-20 minutes on 2 cores)", "python -m rtrl_moe.bench sweep --preset quick"),
+    ("measure (CPU, about 11-12 minutes on 2 cores)", "python -m rtrl_moe.bench sweep --preset quick"),
+    ("the longer CPU points (about 30 minutes)", "python -m rtrl_moe.bench sweep --preset long"),
     ("measure on a GPU machine", "python -m rtrl_moe.bench sweep --preset gpu"),
     ("regenerate this report from results/", "python -m rtrl_moe.bench report --results results/ --out reports/"),
 )

@@ -56,3 +56,18 @@ def test_full_and_gpu_presets():
     assert {p.seq_len for p in extreme} == {10000, 50000} and all(p.budget_mb for p in extreme)
     for preset in (full, gpu):
         assert len({p.key() for p in preset}) == len(preset)
+
+
+def test_long_preset_reaches_past_the_quick_lengths_and_shares_points_with_full():
+    long = get_preset("long")
+    assert len({p.key() for p in long}) == len(long) and all(p.threads == 1 for p in long)
+    mem = [p for p in long if p.kind == "measure" and p.repeats == 0 and not p.budget_mb]
+    assert {p.learner for p in mem if p.seq_len > 10_000} >= {"bptt", "ckpt-bptt", "tree-rtrl"}
+    assert max(p.seq_len for p in mem if p.learner == "sparse-rtrl") >= 100_000
+    hay = [p for p in long if p.task == "haystack"]
+    assert {p.learner for p in hay if p.budget_mb} == {"bptt", "sparse-rtrl"}
+    assert {p.learner for p in hay if p.repeats >= 5 and p.seq_len == 8} == {"sparse-rtrl",
+                                                                             "tree-rtrl"}
+    full_keys = {p.key() for p in get_preset("full")}
+    shared = [p for p in long if p.task == "anbn"]
+    assert shared and all(p.key() in full_keys for p in shared)
