@@ -287,3 +287,18 @@ def test_flops_ratio_documents_update_vs_exact(tmp_path):
     df = load_records(tmp_path, measure(("rtrl", "sparse-rtrl", "sparse-rtrl-readonly"), tweak=exact_costs_more))
     ev = CL["003-0.25x"].evaluate(df)
     assert ev.verdict == c.PARTIAL and "sparse-rtrl-readonly: CONFIRMED" in ev.measured_text
+
+
+def test_tree_rtrl_filling_its_buffer_is_not_growth_in_T(tmp_path):
+    # Within its first n steps tree-rtrl's Jacobian buffer is still filling; past it, flat.
+    def short_run(r):
+        if r["config"]["learner"] == "tree-rtrl" and r["config"]["seq_len"] <= 16:
+            r["metrics"]["tensor_bytes_peak"] //= 2
+    recs = measure(("rtrl", "sparse-rtrl", "tree-rtrl"), lengths=(8, 64, 256, 1024), tweak=short_run)
+    assert verdict("000-rtrl-80mb", load_records(tmp_path, recs)) == c.CONFIRMED
+
+    def grows(r):
+        if r["config"]["learner"] == "tree-rtrl" and r["config"]["seq_len"] >= 1024:
+            r["metrics"]["tensor_bytes_peak"] *= 2
+    recs = measure(("rtrl", "sparse-rtrl", "tree-rtrl"), lengths=(8, 64, 256, 1024), tweak=grows)
+    assert verdict("000-rtrl-80mb", load_records(tmp_path / "b", recs)) == c.PARTIAL
