@@ -46,10 +46,6 @@ MATMUL = Target("matmul-50pct", "sensitivity update >= 50% of the machine's matm
 TARGETS = (SLOTS, EXPERTS, MATMUL)
 
 
-def _model(key_or_row) -> dict:
-    return c._pair_model(key_or_row)
-
-
 def _slots_config(m: dict) -> bool:
     return m.get("n_slots") == 8 and m.get("topk_read") == 2 and m.get("topk_write") == 2
 
@@ -72,13 +68,13 @@ def _experts_config(m: dict) -> bool:
     return _expert_share(tuple(sorted(m.items()))) > 0.5
 
 
-def _speedup(df: pd.DataFrame, t: Target, config) -> tuple[str, str, list]:
+def _speedup(df: pd.DataFrame, t: Target, config) -> tuple[str, str]:
     m, rows = c.matched(df, t.slow, t.fast)
     if len(m):
-        keep = [config(_model(k)) for k in m["key"]]
+        keep = [config(c._pair_model(k)) for k in m["key"]]
         m = m[keep]
     if len(m) == 0:
-        return NOT_MEASURED, f"no `measure` pair of {t.slow} and {t.fast} on this config in one run", []
+        return NOT_MEASURED, f"no `measure` pair of {t.slow} and {t.fast} on this config in one run"
     r = (m["va"] / m["vb"]).to_numpy()
     med = float(np.median(r))
     pairs = ", ".join(f"T={int(T)}: {x:.2f}x" for T, x in zip(m["T"], r))
@@ -86,23 +82,23 @@ def _speedup(df: pd.DataFrame, t: Target, config) -> tuple[str, str, list]:
     text = (f"median {med:.2f}x over {len(r)} pair(s) ({pairs}); {t.slow} {per_token(m['va']):.1f} vs "
             f"{t.fast} {per_token(m['vb']):.1f} ms/token")
     verdict = MET if med >= t.at_least else MISSED
-    return verdict, text, [f"{t.slow}/{t.fast} {x:.3f}" for x in r]
+    return verdict, text
 
 
-def _fraction(df: pd.DataFrame) -> tuple[str, str, list]:
+def _fraction(df: pd.DataFrame) -> tuple[str, str]:
     d = select(df, kind="measure", learner=("rtrl", "sparse-rtrl", "tree-rtrl"))
     if len(d):
         d = d[num(d, FRACTION).notna()]
     if len(d):
-        models = [_model(k) for k in c.series_key(d, with_kwargs=False, with_run=True)]
+        models = [c._pair_model(k) for k in c.series_key(d, with_kwargs=False, with_run=True)]
         d = d[[_slots_config(m) or _experts_config(m) for m in models]]
     if len(d) == 0:
-        return NOT_MEASURED, f"no `measure` record with {FRACTION} on the speed configs", []
+        return NOT_MEASURED, f"no `measure` record with {FRACTION} on the speed configs"
     per = d.groupby(col(d, "config.learner").astype(str), sort=True).apply(
         lambda g: float(num(g, FRACTION).median()), include_groups=False)
     lowest = float(per.min())
     text = "; ".join(f"{lr} {v:.2f}" for lr, v in per.items()) + " (median per learner)"
-    return (MET if lowest >= MATMUL.at_least else MISSED), text, []
+    return (MET if lowest >= MATMUL.at_least else MISSED), text
 
 
 def evaluate(df: pd.DataFrame) -> list[dict]:
@@ -119,10 +115,10 @@ def evaluate(df: pd.DataFrame) -> list[dict]:
     for t in TARGETS:
         for where, sub in groups:
             if t is SLOTS:
-                verdict, text, _ = _speedup(sub, t, _slots_config)
+                verdict, text = _speedup(sub, t, _slots_config)
             elif t is EXPERTS:
-                verdict, text, _ = _speedup(sub, t, _experts_config)
+                verdict, text = _speedup(sub, t, _experts_config)
             else:
-                verdict, text, _ = _fraction(sub)
+                verdict, text = _fraction(sub)
             out.append({"id": t.id, "target": t.text, "where": where, "verdict": verdict, "measured": text})
     return out
