@@ -76,10 +76,8 @@ class DenseRTRL(Learner):
     def _diff_params(self):
         return {n: self.params[n].detach() for n in self.state_names}
 
-    def _flat(self, jac_theta: dict, names, rows: int, B: int, out=None) -> torch.Tensor:
+    def _flat(self, jac_theta: dict, names, rows: int, B: int, out) -> torch.Tensor:
         parts = [jac_theta[n].reshape(B, rows, -1) for n in names]
-        if out is None:
-            out = self._buffer("J_theta", (B, rows, sum(p.shape[2] for p in parts)))
         return torch.cat(parts, dim=2, out=out)
 
     def _buffer(self, key: str, shape) -> torch.Tensor:
@@ -210,21 +208,42 @@ class SparseRTRL(DenseRTRL):
         order = torch.argsort((~used).to(torch.int8), dim=1, stable=True)
         return order[:, :self.m]
 
+    def _column_groups(self) -> list[slice]:
+        """Column slices of P whose owed gradient is kept apart (tree-rtrl: core and experts)."""
+        return [slice(0, self.n_state)]
+
     def _reset(self, batch_size, like):
         super()._reset(batch_size, like)
-        # dl/dh summed per row since that row of P last changed (see _accumulate).
-        self.G = torch.zeros(batch_size, self.model.H, dtype=self._like.dtype,
-                             device=self._like.device)
-        self._pending = False
+        # Per column group: dl/dh summed per row since that row of P last changed (_accumulate).
+        groups = len(self._column_groups())
+        self.owed = torch.zeros(groups, batch_size, self.model.H, dtype=self._like.dtype,
+                                device=self._like.device)
+        self.owes = [False] * groups
+
+    def _owe(self, grp: int, g):
+        self.owed[grp] += g
+        self.owes[grp] = True
+
+    def _owed_rows(self, grp: int, rows, cols):
+        """What rows W of group ``grp`` owe, over the column set C (None if nothing is owed)."""
+        return _owed(self.owed[grp], rows, cols) if self.owes[grp] else None
+
+    def _take_owed(self, grp: int):
+        """All that group ``grp`` owes, [B, H], cleared (None if nothing)."""
+        if not self.owes[grp]:
+            return None
+        out = self.owed[grp].clone()
+        self.owed[grp].zero_()
+        self.owes[grp] = False
+        return out
 
     def _update_sensitivity(self, J_h, J_theta, aux, B):
         _, read, write, _ = aux
         rows = _slot_elements(write, self.d)                  # [B, kw*d]
         cols = _slot_elements(self._columns(read, write), self.d)   # [B, m*d]
         J_wc = J_h.gather(2, cols.unsqueeze(1).expand(-1, rows.shape[1], -1))
-        g_c = _owed(self.G, rows, cols) if self._pending else None
-        self._sparse_update(self.P, rows, cols, J_wc, J_theta, self.state_names, g_c,
-                            self.state_grad)
+        self._sparse_update(self.P, rows, cols, J_wc, J_theta, self.state_names,
+                            self._owed_rows(0, rows, cols), self.state_grad)
 
     def _accumulate(self, g):
         if self.read_only:          # W is not inside C there: no free pass over the old rows
@@ -232,18 +251,17 @@ class SparseRTRL(DenseRTRL):
         # sum_t g_t P_t, regrouped: a row of P is constant between writes, so its share of the
         # gradient is (sum of g over those steps) @ P[row], paid once when the row is next
         # written (or at collect) instead of reading all of P at every step.
-        self.G += g
-        self._pending = True
+        self._owe(0, g)
 
     def _collect(self):
-        if self._pending:
-            self.state_grad += (self.G.unsqueeze(1) @ self.P).sum((0, 1))
-            self.G.zero_()
-            self._pending = False
+        for grp, cs in enumerate(self._column_groups()):
+            owed = self._take_owed(grp)
+            if owed is not None:
+                self.state_grad[cs] += (owed.unsqueeze(1) @ self.P[:, :, cs]).sum((0, 1))
         return super()._collect()
 
     def _state_tensors(self):
-        return super()._state_tensors() + ([self.G] if self._started else [])
+        return super()._state_tensors() + ([self.owed] if self._started else [])
 
     def _scratch(self, key: str, numel: int) -> torch.Tensor:
         """A flat work buffer of at least ``numel`` elements, grown when needed."""

@@ -24,7 +24,7 @@ from collections import deque
 import torch
 
 from ..tree import CircularTree
-from .rtrl import SparseRTRL, _owed, _slot_elements
+from .rtrl import SparseRTRL, _slot_elements
 
 
 class TreeRTRL(SparseRTRL):
@@ -65,10 +65,11 @@ class TreeRTRL(SparseRTRL):
         self.tree = CircularTree(self.n)
         p = self._like
         self._eye = torch.eye(self.model.H, dtype=p.dtype, device=p.device)
-        # Loss gradient owed by the core's and each expert's columns, as in sparse-rtrl: summed
-        # over the steps those columns were current, paid when their rows next change.
-        self.owed = torch.zeros(1 + E, batch_size, self.model.H, dtype=p.dtype, device=p.device)
-        self.owes = [False] * (1 + E)
+
+    def _column_groups(self) -> list[slice]:
+        # Owed gradient is kept per group: an idle expert's columns owe nothing for idle steps
+        # (the Horner adjoint covers those), so its account must not mix with the core's.
+        return [self.core_slice] + self.slices
 
     def _consume(self, x_t, y_t):
         B = x_t.shape[0]
@@ -91,9 +92,8 @@ class TreeRTRL(SparseRTRL):
         for i, (cs, names) in enumerate([(self.core_slice, self.core_names)]
                                         + [(self.slices[e], self.groups[e]) for e in active]):
             grp = 0 if i == 0 else 1 + active[i - 1]
-            g_c = _owed(self.owed[grp], rows, cols) if self.owes[grp] else None
-            self._sparse_update(self.P[:, :, cs], rows, cols, J_wc, J_theta, names, g_c,
-                                self.state_grad[cs])
+            self._sparse_update(self.P[:, :, cs], rows, cols, J_wc, J_theta, names,
+                                self._owed_rows(grp, rows, cols), self.state_grad[cs])
         for e in active:
             self.last[e] = self.t
             self.touched[e] = True
@@ -107,8 +107,7 @@ class TreeRTRL(SparseRTRL):
         self.steps.append((self.t, rows, cols, J_wc, g))
         if g is not None:
             for grp in [0] + [1 + e for e in range(len(self.groups)) if self.last[e] == self.t]:
-                self.owed[grp] += g
-                self.owes[grp] = True
+                self._owe(grp, g)
         # An idle expert's window may not outgrow the buffer: flush it while it still fits.
         for e in range(len(self.groups)):
             if self.t - self.last[e] >= self.n:
@@ -129,10 +128,9 @@ class TreeRTRL(SparseRTRL):
         lam = self._idle_adjoint(window)
         # Before the columns move on: the idle steps' gradient and what the columns owed from
         # their active steps both multiply P_tau.
-        if self.owes[1 + e]:
-            lam = self.owed[1 + e].clone() if lam is None else lam + self.owed[1 + e]
-            self.owed[1 + e].zero_()
-            self.owes[1 + e] = False
+        owed = self._take_owed(1 + e)
+        if owed is not None:
+            lam = owed if lam is None else lam + owed
         if lam is not None:
             self.state_grad[cs] += (lam.unsqueeze(1) @ P_e).sum((0, 1))
             self.counters["sensitivity_flops"] += 2 * lam.shape[0] * lam.shape[1] * P_e.shape[2]
@@ -168,17 +166,12 @@ class TreeRTRL(SparseRTRL):
         for e in range(len(self.groups)):
             if self.last[e] < self.t - 1:
                 self._flush(e, self.t - 1)
-        for grp, cs in enumerate([self.core_slice] + self.slices):
-            if self.owes[grp]:
-                self.state_grad[cs] += (self.owed[grp].unsqueeze(1) @ self.P[:, :, cs]).sum((0, 1))
-                self.owed[grp].zero_()
-                self.owes[grp] = False
         return super()._collect()
 
     def _state_tensors(self):
         if not self._started:
             return []
-        held = super()._state_tensors() + self.tree.nodes() + [self.owed]
+        held = super()._state_tensors() + self.tree.nodes()
         for _, rows, cols, J_wc, g in self.steps:
             held += [rows, cols, J_wc] + ([g] if g is not None else [])
         return held
