@@ -20,11 +20,11 @@ budget, timeout, crash/OOM), ``memory`` (saved-tensor tracker, RSS, CUDA, NVML s
 ``presets`` (quick/full/gpu), ``sweep``, ``machine`` (machine and commit identity) and
 ``__main__`` (the command line).
 """
+from ..records import SCHEMA_VERSION, ResultsError, append_record, load_results, read_records
 from .config import ConfigError, PointConfig
 from .isolate import run_point_isolated
 from .point import execute, measure_agreement, run_point
 from .presets import PRESETS, get_preset
-from .results import SCHEMA_VERSION, ResultsError, append_record, load_results, read_records
 from .sweep import run_sweep
 
 __all__ = ["ConfigError", "PRESETS", "PointConfig", "ResultsError", "SCHEMA_VERSION",

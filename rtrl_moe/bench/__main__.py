@@ -155,10 +155,10 @@ def _check(cfgs) -> None:
 
 
 def _run(cfgs, args) -> list[dict]:
+    from ..records import append_record
+    from ..records.machine import new_run_id
     from .isolate import DEFAULT_TIMEOUT_S, run_point_isolated
-    from .machine import new_run_id
     from .point import run_point
-    from .results import append_record
     run_id = new_run_id()
     recs = []
     for i, c in enumerate(cfgs, start=1):
@@ -204,8 +204,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
 
     if args.cmd == "sweep":
+        from ..records import ResultsError
         from .presets import get_preset
-        from .results import ResultsError
         from .sweep import load_points_file, run_sweep
         try:
             if args.preset:
@@ -273,7 +273,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                       "rel_err": m.get("rel_err"), "max_abs_err": m.get("max_abs_err"),
                       "cosine": m.get("cosine")})
     if args.json:
-        from .results import sanitize
+        from ..records import sanitize
         payload = recs if (args.cmd == "agree" or len(recs) > 1) else recs[0]
         sys.stdout.write(json.dumps(sanitize(payload)) + "\n")
     else:

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from ..records.machine import REPO_ROOT
 from .config import PointConfig
-from .machine import REPO_ROOT
 
 DEFAULT_TIMEOUT_S = 600.0
 _OOM_HINTS = ("std::bad_alloc", "cannot allocate memory", "can't allocate memory",
@@ -143,8 +143,8 @@ def run_point_isolated(cfg: PointConfig, timeout_s: Optional[float] = DEFAULT_TI
                        **extra) -> dict:
     """Run ``cfg`` in a fresh subprocess and return a full results record (never raises for
     the point's own failure: crash, OOM and timeout are statuses)."""
+    from ..records import make_record
     from .point import static_config
-    from .results import make_record
     r = execute_isolated(cfg, timeout_s=timeout_s, env=env)
     config = r.get("config") or static_config(cfg)
     rec_extra = {"point_key": cfg.key(), "wall_s": r.get("wall_s"), "timeout_s": timeout_s,
@@ -160,8 +160,8 @@ def run_point_isolated(cfg: PointConfig, timeout_s: Optional[float] = DEFAULT_TI
 def worker_main(spec: str, result: str) -> int:
     """Body of ``python -m rtrl_moe.bench _worker``: run the spec, write the result file."""
     cfg = PointConfig.from_dict(json.loads(Path(spec).read_text()))
+    from ..records import sanitize
     from .point import execute
-    from .results import sanitize
     out = execute(cfg)
     tmp = Path(result + ".tmp")
     tmp.write_text(json.dumps(sanitize(out)))

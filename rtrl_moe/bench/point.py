@@ -705,7 +705,7 @@ def execute(cfg: PointConfig) -> dict:
 
 def run_point(cfg: PointConfig, *, run_id: Optional[str] = None, **extra: Any) -> dict:
     """Run ``cfg`` in this process and return a full results record."""
-    from .results import make_record
+    from ..records import make_record
     r = execute(cfg)
     rec_extra = {"point_key": cfg.key(), "wall_s": r.get("elapsed_s"), "isolated": False}
     if "traceback" in r:

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import IO, Iterable, Optional
 
+from ..records import ResultsError, append_record, iter_records
+from ..records.machine import git_info, machine_info, new_run_id
 from .config import PointConfig
 from .isolate import DEFAULT_TIMEOUT_S, run_point_isolated
-from .machine import git_info, machine_info, new_run_id
-from .results import ResultsError, append_record, iter_records
 
 
 def _stored(out: Path, commit: str, machine_id: str) -> dict:

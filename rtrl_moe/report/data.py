@@ -1,7 +1,7 @@
 """Reading results/ into one DataFrame, and small accessors on it.
 
 The report reads records only through the harness's reader
-(``rtrl_moe.bench.results.load_results``), which rejects a malformed line or an unknown schema
+(``rtrl_moe.records.load_results``), which rejects a malformed line or an unknown schema
 with the file and line; the report lets that error propagate.
 """
 from __future__ import annotations
@@ -40,8 +40,8 @@ def load(results_dir) -> tuple[pd.DataFrame, str]:
     if not result_files(p):
         return pd.DataFrame(), "none (no *.jsonl files)"
     # the harness's reader: its errors name the file and line; they propagate
-    from rtrl_moe.bench.results import load_results
-    return normalise(load_results(p)), "rtrl_moe.bench.results.load_results"
+    from rtrl_moe.records import load_results
+    return normalise(load_results(p)), "rtrl_moe.records.load_results"
 
 
 def normalise(df: pd.DataFrame) -> pd.DataFrame:

@@ -90,5 +90,5 @@ def test_agree_json_is_a_list_with_learner_length_metrics(tmp_path):
     assert all(x["rel_err"] < 1e-10 for x in recs[:3])    # tbptt k=2 is exact at T=1
     assert recs[3]["rel_err"] > 1e-6                       # and truncated at T=12
     assert recs[0]["metrics"]["per_param"]
-    from rtrl_moe.bench.results import load_results
+    from rtrl_moe.records import load_results
     assert len(load_results(out)) == 4

@@ -264,7 +264,7 @@ def test_nvml_sampler_falls_back_to_device_level(why):
 
 
 def test_gpu_info_from_fake_nvml():
-    from rtrl_moe.bench.machine import _gpu_info
+    from rtrl_moe.records.machine import _gpu_info
 
     class N(FakeNvml):
         def nvmlDeviceGetCount(self):

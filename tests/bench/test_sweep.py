@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from rtrl_moe.bench import PointConfig, load_results, run_point_isolated, run_sweep
-from rtrl_moe.bench.machine import git_info, machine_info
+from rtrl_moe.records.machine import git_info, machine_info
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from rtrl_moe.bench.results import (
+from rtrl_moe.records import (
     SCHEMA_VERSION,
     ResultsError,
     append_record,

@@ -1,4 +1,4 @@
-from rtrl_moe.bench.machine import git_info, machine_info, new_run_id
+from rtrl_moe.records.machine import git_info, machine_info, new_run_id
 
 
 def test_machine_info_fields():

@@ -1,0 +1,22 @@
+"""rtrl_moe.records: the results store, shared by the bench (writer) and the report (reader).
+
+It knows records, not models or learners: ``schema`` (version, required fields, validation),
+``store`` (append atomically, read a file or directory into records or a DataFrame, resume
+keys) and ``machine`` (machine, commit and run identity written into every record).
+"""
+from .machine import git_info, machine_info, new_run_id, utc_now
+from .schema import SCHEMA_VERSION, STATUSES, ResultsError, sanitize, validate_record
+from .store import (
+    append_record,
+    iter_records,
+    load_results,
+    make_record,
+    read_records,
+    result_files,
+    stored_keys,
+)
+
+__all__ = ["SCHEMA_VERSION", "STATUSES", "ResultsError", "append_record", "git_info",
+           "iter_records", "load_results", "machine_info", "make_record", "new_run_id",
+           "read_records", "result_files", "sanitize", "stored_keys", "utc_now",
+           "validate_record"]
