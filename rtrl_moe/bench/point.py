@@ -382,6 +382,9 @@ def _model_metrics(model, learner_name: str) -> dict:
         out["H"] = int(model.init_state(1).shape[-1])
     except Exception:
         out["H"] = None
+    # written so that the report can tell an expert-heavy config without building a model
+    out["n_expert_params"] = (int(rm.flops.expert_param_count(model))
+                              if hasattr(model, "expert_param_groups") else None)
     return out
 
 
