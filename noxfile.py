@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import nox
-from nox.command import CommandFailed
 
 ROOT = Path(__file__).resolve().parent
 nox.options.reuse_venv = "yes"
@@ -64,7 +63,7 @@ def report(session: nox.Session) -> None:
                         help="results folder; the sweep appends to RESULTS/PRESET.jsonl")
     parser.add_argument("--out", default="reports/", help="report output folder")
     args, extra = parser.parse_known_args(session.posargs)
-    _install_project(session)
+    _install_project(session, "bench,report")
     if not args.no_sweep:
         out = os.path.join(args.results, f"{args.preset}.jsonl")
         session.run("python", "-m", "rtrl_moe.bench", "sweep", "--preset", args.preset,
@@ -101,40 +100,38 @@ def _default_base() -> str:
 
 @nox.session(python=PYTHON)
 def regress(session: nox.Session) -> None:
-    """asv continuous: HEAD vs a base commit; fails on a regression (-- --base REF --factor F)."""
+    """HEAD vs a base commit with CI's own check (rtrl_moe.bench.regress, its tolerances):
+    fails on a deterministic regression, alerts on time (-- --base REF --time-factor F)."""
     parser = argparse.ArgumentParser(prog="nox -s regress --")
     parser.add_argument("--base", default=None,
                         help="commit to compare with (default: merge base with main, or HEAD^)")
-    parser.add_argument("--head", default="HEAD", help="commit to test (default HEAD)")
-    parser.add_argument("--factor", type=float, default=1.25,
-                        help="ratio above which a change counts (default 1.25: noisy machines)")
-    parser.add_argument("--bench", "-b", action="append", default=[],
-                        help="benchmark regex (repeatable); default: the whole suite")
-    args, extra = parser.parse_known_args(session.posargs)
+    parser.add_argument("--time-factor", default=None,
+                        help="step-time ratio that raises an alert (default: regress.py's)")
+    args = parser.parse_args(session.posargs)
     try:
-        base = args.base or _default_base()
-        head = _git("rev-parse", args.head)
-        base = _git("rev-parse", base)
+        base = _git("rev-parse", args.base or _default_base())
+        head = _git("rev-parse", "HEAD")
     except RuntimeError as exc:
         session.skip(f"no base commit to compare with ({exc})")
     if base == head:
         session.skip("base and head are the same commit: nothing to compare")
-    _asv_prepare(session)
-    conf = str(ROOT / "asv.conf.json")
-    session.log(f"comparing {head[:8]} (head) with {base[:8]} (base), factor {args.factor}")
-    cmd = ["asv", "continuous", "--config", conf, "--factor", str(args.factor),
-           "--split", "--no-only-changed", "--show-stderr", "--interleave-rounds"]
-    for b in args.bench:
-        cmd += ["--bench", b]
-    cmd += [*extra, base, head]
-    # asv continuous prints the comparison table (split: improved / unchanged / worse) and
-    # exits 1 when a benchmark got worse beyond the factor (or when a run failed)
+    _install_project(session, "bench")
+    out = ROOT / ".nox" / "regress-out"
+    tree = ROOT / ".nox" / "regress-base"
+    session.run("git", "worktree", "remove", "--force", str(tree), external=True,
+                success_codes=[0, 128], silent=True)
+    session.run("git", "worktree", "add", "--detach", "--quiet", str(tree), base, external=True)
     try:
-        session.run(*cmd)
-    except CommandFailed:
-        session.error(f"regression (or failed benchmark): {head[:8]} vs {base[:8]} at factor "
-                      f"{args.factor}; see the table above")
-    session.log(f"no regression beyond factor {args.factor}")
+        session.log(f"comparing {head[:8]} (head, the work tree) with {base[:8]} (base)")
+        session.run("python", "-m", "rtrl_moe.bench.regress", "collect", "--points",
+                    str(ROOT / ".ci" / "points.json"), "--checkout", f"head={ROOT}",
+                    "--checkout", f"base={tree}", "--out-dir", str(out))
+        factor = ["--time-factor", args.time_factor] if args.time_factor else []
+        session.run("python", "-m", "rtrl_moe.bench.regress", "compare", str(out / "base.json"),
+                    str(out / "head.json"), *factor)
+    finally:
+        session.run("git", "worktree", "remove", "--force", str(tree), external=True,
+                    success_codes=[0, 128], silent=True)
 
 
 @nox.session(python=PYTHON)

@@ -3,10 +3,10 @@
 See docs/API.md for the public API that the harness, the asv suite and the report use.
 """
 from . import flops
-from .learners import LEARNERS, Learner, make_learner
+from .learners import LEARNERS, Learner, learner_class, make_learner
 from .moe import MoEConfig, RecurrentMoE, Route
 from .rnn import RecurrentRNN, RNNConfig
 from .tasks import TASKS, make_task
 
 __all__ = ["LEARNERS", "Learner", "MoEConfig", "RNNConfig", "RecurrentMoE", "RecurrentRNN",
-           "Route", "TASKS", "flops", "make_learner", "make_task"]
+           "Route", "TASKS", "flops", "learner_class", "make_learner", "make_task"]

@@ -24,6 +24,14 @@ def expert_param_count(model) -> int:
                for n, p in model.named_parameters() if n in set(g))
 
 
+def _sparse_columns(learner_name: str, cfg) -> int:
+    """|C| * d_model: the slots a sparse update reads (R for the documents' formula, R ∪ W
+    padded to a fixed size otherwise)."""
+    slots = (cfg.topk_read if learner_name == "sparse-rtrl-readonly"
+             else min(cfg.n_slots, cfg.topk_read + cfg.topk_write))
+    return slots * cfg.d_model
+
+
 def sensitivity_update_flops(learner_name: str, cfg, batch_size: int = 1,
                              n_state_params: int | None = None) -> int:
     """Expected FLOPs of one step's sensitivity update (0 for the BPTT learners)."""
@@ -38,10 +46,8 @@ def sensitivity_update_flops(learner_name: str, cfg, batch_size: int = 1,
     if not isinstance(cfg, MoEConfig) or learner_name not in (
             "sparse-rtrl", "sparse-rtrl-readonly", "tree-rtrl"):
         return 0
-    d = cfg.d_model
-    kw = cfg.topk_write * d
-    m = (cfg.topk_read if learner_name == "sparse-rtrl-readonly"
-         else min(cfg.n_slots, cfg.topk_read + cfg.topk_write)) * d
+    kw = cfg.topk_write * cfg.d_model
+    m = _sparse_columns(learner_name, cfg)
     if learner_name == "tree-rtrl":
         experts = expert_param_count(model)
         P = (P - experts) + experts * cfg.topk / cfg.n_experts
@@ -57,7 +63,4 @@ def matmul_shape(learner_name: str, cfg, batch_size: int = 1, n_state_params: in
     P = state_param_count(model) if n_state_params is None else n_state_params
     if learner_name == "rtrl" or not isinstance(cfg, MoEConfig):
         return batch_size, cfg.H, cfg.H, P
-    d = cfg.d_model
-    m = (cfg.topk_read if learner_name == "sparse-rtrl-readonly"
-         else min(cfg.n_slots, cfg.topk_read + cfg.topk_write)) * d
-    return batch_size, cfg.topk_write * d, m, P
+    return batch_size, cfg.topk_write * cfg.d_model, _sparse_columns(learner_name, cfg), P

@@ -92,19 +92,19 @@ def test_online_every_k_logs_one_row_per_update(tmp_path):
 
 BAD = [
     (["--config", "topk=3"], "topk=3 exceeds n_experts=2"),
-    (["--config", "nope=1"], "unknown --config key nope"),
+    (["--config", "nope=1"], "unknown --config key nope for model moe"),
     (["--config", "d_in=4"], "set by the task"),
-    (["--config", "d_model=big"], "expected int"),
+    (["--config", "d_model=big"], "expected an integer"),
     (["--config", "chunk=2"], "chunk=1 only"),
     (["--seq-len", "0"], "--seq-len: must be >= 1"),
     (["--steps", "x"], "--steps: expected a positive integer"),
     (["--lr", "-1"], "--lr: must be a positive number"),
     (["--learner", "nope"], "unknown learner 'nope'; valid: bptt"),
     (["--learner", "bptt", "--every", "2"], "--every needs a streaming learner"),
-    (["--learner-arg", "bogus=1"], "--learner tbptt: "),
+    (["--learner-arg", "bogus=1"], "learner tbptt: "),
     (["--learner-arg", "k"], "--learner-arg expects KEY=VALUE"),
     (["--task", "copy"], "--task: invalid choice"),
-    (["--task-arg", "lag=3"], "unknown --task-arg lag for task anbn"),
+    (["--task-arg", "lag=3"], "unknown --task-arg key lag for task anbn"),
     (["--frobnicate"], "unrecognized arguments"),
     (["--resume", "missing.pt"], "--resume missing.pt: no such file"),
 ]

@@ -14,18 +14,20 @@ Python API (used by the asv suite and the tests)::
     df = load_results("results/")                    # pandas DataFrame, one row per record
     run_sweep(get_preset("quick"), "results/quick.jsonl")      # resumable sweep
 
-Modules: ``config`` (PointConfig), ``point`` (one point in-process), ``isolate`` (subprocess,
-budget, timeout, crash/OOM), ``memory`` (saved-tensor tracker, RSS, CUDA, NVML sampler),
-``timing`` (repeats, median/IQR, bmm throughput), ``results`` (write/load/validate),
-``presets`` (quick/full/gpu), ``sweep``, ``machine`` (machine and commit identity) and
-``__main__`` (the command line).
+Layers, top down (docs/ARCHITECTURE.md): ``__main__`` (the command line) -> ``sweep`` (a list
+of points, resume) -> ``worker`` (a point in a fresh subprocess: timeout, crash, OOM) ->
+``point`` (one point in this process) -> ``kinds`` (measure / agree / train) -> ``spec`` (a
+PointConfig to library objects through ``rtrl_moe.build``), ``budget``, ``probes`` (tensors,
+RSS, GPU) and ``timing``. ``config`` (PointConfig) and ``presets`` are plain data. Records are
+written through ``rtrl_moe.records``.
 """
 from ..records import SCHEMA_VERSION, ResultsError, append_record, load_results, read_records
 from .config import ConfigError, PointConfig
-from .isolate import run_point_isolated
-from .point import execute, measure_agreement, run_point
+from .kinds.agree import measure_agreement
+from .point import execute, run_point
 from .presets import PRESETS, get_preset
 from .sweep import run_sweep
+from .worker import run_point_isolated
 
 __all__ = ["ConfigError", "PRESETS", "PointConfig", "ResultsError", "SCHEMA_VERSION",
            "append_record", "execute", "get_preset", "load_results", "measure_agreement",

@@ -8,7 +8,7 @@
                                     [--config KEY=VALUE ...] --json
     python -m rtrl_moe.bench sweep  --preset quick|full|gpu|train [--out results/FILE.jsonl]
                                     [--resume|--force]
-    python -m rtrl_moe.bench report --results results/ --out reports/
+    python -m rtrl_moe.bench report --results results/ --out reports/   (= python -m rtrl_moe.report)
 
 ``--json`` prints one JSON value on stdout and nothing else (``point``: the record, or a list
 of records with ``--seeds`` naming several; ``agree``: a list of records, each with
@@ -25,7 +25,8 @@ import sys
 from typing import Optional
 
 from .. import argtypes
-from .config import DTYPES, KINDS, MODEL_TYPES, ConfigError, PointConfig, parse_assignments
+from ..build import SpecError, parse_assignments
+from .config import DTYPES, KINDS, MODEL_TYPES, PointConfig
 from .presets import PRESETS
 
 
@@ -110,9 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--results", default="results/")
     r.add_argument("--out", default="reports/")
 
-    w = sub.add_parser("_worker", help=argparse.SUPPRESS)
-    w.add_argument("--spec", required=True)
-    w.add_argument("--result", required=True)
     return ap
 
 
@@ -149,16 +147,16 @@ def _common(args) -> dict:
 
 
 def _check(cfgs) -> None:
-    from .point import check_names
+    from .spec import check
     for c in cfgs:
-        check_names(c)
+        check(c)
 
 
 def _run(cfgs, args) -> list[dict]:
     from ..records import append_record
     from ..records.machine import new_run_id
-    from .isolate import DEFAULT_TIMEOUT_S, run_point_isolated
     from .point import run_point
+    from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
     run_id = new_run_id()
     recs = []
     for i, c in enumerate(cfgs, start=1):
@@ -190,10 +188,6 @@ def _summary_line(rec: dict) -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
-    if args.cmd == "_worker":
-        from .isolate import worker_main
-        return worker_main(args.spec, args.result)
-
     if args.cmd == "report":
         try:
             from rtrl_moe.report import build
@@ -259,7 +253,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                                 label=args.label, **common)
                     for s in seeds]
         _check(cfgs)
-    except ConfigError as e:
+    except SpecError as e:
         return _fail(str(e))
     except ImportError as e:
         sys.stderr.write(f"error: cannot import the library: {e}\n")

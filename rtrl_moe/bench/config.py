@@ -19,9 +19,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ..build import DTYPES, MODEL_TYPES, SpecError
+
 KINDS = ("measure", "agree", "train")
-MODEL_TYPES = ("moe", "rnn")
-DTYPES = ("float32", "float64")
+#: Adam's learning rate where a point names none
+DEFAULT_LR = 1e-3
 #: env var that must be set to "1" for a worker to honour ``PointConfig.test_hook``
 TEST_HOOK_ENV = "RTRL_MOE_BENCH_TEST_HOOKS"
 TEST_HOOKS = ("oom", "crash", "hang", "raise")
@@ -29,7 +31,7 @@ TEST_HOOKS = ("oom", "crash", "hang", "raise")
 NOT_IDENTITY = ("label", "timeout_s")
 
 
-class ConfigError(ValueError):
+class ConfigError(SpecError):
     """A point configuration that cannot be run (unknown field, bad value)."""
 
 
@@ -164,26 +166,3 @@ class PointConfig:
         b = f" budget={self.budget_mb}MB" if self.budget_mb else ""
         return (f"{self.kind} {self.learner}{lk} {self.model_type}{extra} {self.task} "
                 f"T={self.seq_len} B={self.batch} {self.dtype} {self.device} seed={self.seed}{b}")
-
-
-def parse_value(text: str) -> Any:
-    """Parse a command-line value: a Python literal where it is one, else the string."""
-    import ast
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def parse_assignments(items, what: str = "--config") -> dict:
-    """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}``; a malformed item raises ConfigError."""
-    out: dict = {}
-    for item in items or ():
-        if "=" not in item:
-            raise ConfigError(f"{what} expects KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        k = k.strip()
-        if not k:
-            raise ConfigError(f"{what} expects KEY=VALUE, got {item!r}")
-        out[k] = parse_value(v.strip())
-    return out

@@ -55,7 +55,6 @@ SPEED_EXPERTS = {"d_model": 32, "n_slots": 4, "n_experts": 8, "topk": 2, "topk_r
                  "topk_write": 2, "d_ff": 256}
 RNN_SMALL = {"hidden": 32, "cell": "gru"}
 
-STREAMING_TORCH_FUNC = ("rtrl", "sparse-rtrl", "tree-rtrl", "sparse-rtrl-readonly")
 CPU_BUDGET_MB = 64        # small model: bptt fits at 256, runs out at 1024; sparse-rtrl fits
 CPU_BUDGET_DOC_MB = 256   # documents' model: bptt fits at 1024, runs out at 4096
 #: CPU points run single-threaded: the models are small (intra-op threads only add overhead)
@@ -70,8 +69,16 @@ def _lk(learner: str) -> dict:
     return {"k": 64} if learner == "tbptt" else {}
 
 
+def _tracking_window(learner: str):
+    """torch.func learners are tracked through live tensors, several times a step's cost: a
+    streaming one holds nothing per step, so its first 256 steps show its whole pattern."""
+    import rtrl_moe as rm
+    cls = rm.learner_class(learner)
+    return 256 if cls.streaming and cls.uses_torch_func else None
+
+
 def _mem(learner, T, model=SMALL, label="memory-curve", **kw) -> PointConfig:
-    track = 256 if learner in STREAMING_TORCH_FUNC else None
+    track = _tracking_window(learner)
     return PointConfig(kind="measure", learner=learner, learner_kwargs=_lk(learner),
                        model=dict(model), seq_len=T, repeats=0, warmup=1, track_steps=track,
                        matmul=False, label=label, **kw)

@@ -12,22 +12,10 @@ import time
 from pathlib import Path
 from typing import IO, Iterable, Optional
 
-from ..records import ResultsError, append_record, iter_records
+from ..records import ResultsError, append_record, iter_records, stored_keys
 from ..records.machine import git_info, machine_info, new_run_id
 from .config import PointConfig
-from .isolate import DEFAULT_TIMEOUT_S, run_point_isolated
-
-
-def _stored(out: Path, commit: str, machine_id: str) -> dict:
-    """point_key -> status of records in ``out`` for this commit and machine."""
-    found: dict = {}
-    if not out.exists():
-        return found
-    for _, rec in iter_records(out):
-        if rec.get("commit") == commit and \
-                rec.get("machine", {}).get("machine_id") == machine_id and rec.get("point_key"):
-            found[rec["point_key"]] = rec["status"]
-    return found
+from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 
 
 def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
@@ -37,7 +25,7 @@ def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
     """Run ``points``; returns ``{"run_id", "out", "ran", "skipped", "statuses": {...}}``.
 
     ``timeout_s`` overrides every point's own ``timeout_s`` (default
-    :data:`~rtrl_moe.bench.isolate.DEFAULT_TIMEOUT_S`).
+    :data:`~rtrl_moe.bench.worker.DEFAULT_TIMEOUT_S`).
     """
     progress = progress if progress is not None else sys.stderr
     points = list(points)
@@ -46,7 +34,9 @@ def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
     g = git_info()
     mach = machine_info()
     try:
-        stored = {} if force else _stored(out, g["commit"], mach["machine_id"])
+        stored = {} if force or not out.exists() else stored_keys(
+            (rec for _, rec in iter_records(out)), commit=g["commit"],
+            machine_id=mach["machine_id"])
     except ResultsError as e:
         raise ResultsError(e.path, e.line, e.reason + " (cannot resume from this file: fix or "
                            "move it, or write to another --out)") from None

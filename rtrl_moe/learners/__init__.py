@@ -9,6 +9,13 @@ _REGISTRY = {cls.name: cls for cls in (BPTT, TBPTT, CheckpointBPTT, DenseRTRL, S
 LEARNERS = tuple(_REGISTRY)
 
 
+def learner_class(name: str) -> type[Learner]:
+    """The class behind a learner name, for its attributes (``streaming``, ``exact``, ...)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown learner {name!r}; choose one of {', '.join(LEARNERS)}")
+    return _REGISTRY[name]
+
+
 def make_learner(name: str, model, **kwargs) -> Learner:
     """A learner by name; kwargs: ``k`` (tbptt window, ckpt-bptt segment), ``n`` (tree buffer)."""
     if name not in _REGISTRY:
@@ -19,4 +26,4 @@ def make_learner(name: str, model, **kwargs) -> Learner:
         raise ValueError(f"bad arguments for learner {name!r}: {e}") from None
 
 
-__all__ = ["LEARNERS", "Learner", "make_learner", "iter_steps"]
+__all__ = ["LEARNERS", "Learner", "learner_class", "make_learner", "iter_steps"]

@@ -72,10 +72,22 @@ class LossMeter:
 
 
 class Learner:
-    """Base class. ``streaming`` learners hold no per-step tensors across steps."""
+    """Base class. Class attributes say what a learner is, so callers never keep name lists:
+
+    * ``streaming``: holds no per-step tensors across steps (memory flat in T, ``online`` works);
+    * ``exact``: its gradient equals BPTT's up to rounding (rel. error <= 1e-10 in float64);
+    * ``sparse``: updates only the routed rows of the sensitivities (MoE models);
+    * ``uses_torch_func``: runs ``torch.func`` transforms, which refuse saved-tensor hooks;
+    * ``hides_saved_tensors``: installs its own saved-tensor hooks (``torch.utils.checkpoint``),
+      so a tracker of saved tensors cannot see what it recomputes.
+    """
 
     name = ""
     streaming = False
+    exact = True
+    sparse = False
+    uses_torch_func = False
+    hides_saved_tensors = False
 
     def __init__(self, model):
         self.model = model

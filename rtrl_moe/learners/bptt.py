@@ -56,6 +56,7 @@ class TBPTT(BPTT):
 
     name = "tbptt"
     streaming = True
+    exact = False
 
     def __init__(self, model, k: int = 16):
         super().__init__(model)
@@ -93,6 +94,7 @@ class CheckpointBPTT(BPTT):
     """
 
     name = "ckpt-bptt"
+    hides_saved_tensors = True
 
     def __init__(self, model, k: int | None = None):
         super().__init__(model)

@@ -33,6 +33,7 @@ from .base import Learner
 class DenseRTRL(Learner):
     name = "rtrl"
     streaming = True
+    uses_torch_func = True
 
     def __init__(self, model):
         super().__init__(model)
@@ -176,6 +177,7 @@ class SparseRTRL(DenseRTRL):
     """Exact RTRL that recomputes only written rows of P, from read and written columns."""
 
     name = "sparse-rtrl"
+    sparse = True
     read_only = False
     #: most columns of P per chunk of the update (cache-sized; see :meth:`_chunk_width`)
     CHUNK = 4096
@@ -346,4 +348,5 @@ class SparseReadOnlyRTRL(SparseRTRL):
     """The documented formula P[W] = J[W, R] P[R] + J_theta[W]: inexact when W is not in R."""
 
     name = "sparse-rtrl-readonly"
+    exact = False
     read_only = True

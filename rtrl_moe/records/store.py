@@ -167,11 +167,12 @@ def load_results(path_or_dir: Union[str, Path]):
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
-def stored_keys(records: Iterable[dict], *, commit: str, machine_id: str) -> set:
-    """Point keys already stored for this commit and machine (what a resumed sweep skips)."""
-    out = set()
+def stored_keys(records: Iterable[dict], *, commit: str, machine_id: str) -> dict:
+    """``{point_key: status}`` of the records stored for this commit and machine (what a resumed
+    sweep skips; the status lets it retry failed ones)."""
+    out: dict = {}
     for r in records:
         if r.get("commit") == commit and r.get("machine", {}).get("machine_id") == machine_id \
                 and r.get("point_key"):
-            out.add(r["point_key"])
+            out[r["point_key"]] = r["status"]
     return out

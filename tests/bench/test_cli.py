@@ -51,7 +51,7 @@ def test_bad_input_is_one_error_line_exit_2(capsys, argv, needle):
 
 
 def test_config_values_are_python_literals_or_strings():
-    from rtrl_moe.bench.config import parse_assignments
+    from rtrl_moe.build import parse_assignments
     assert parse_assignments(["d_model=16", "cell=gru", "x=[1, 2]", "f=1e-3"]) == {
         "d_model": 16, "cell": "gru", "x": [1, 2], "f": 1e-3}
 

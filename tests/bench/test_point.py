@@ -4,7 +4,7 @@ import torch
 
 import rtrl_moe as rm
 from rtrl_moe.bench import PointConfig, execute, measure_agreement, run_point
-from rtrl_moe.bench.memory import SavedTensorTracker
+from rtrl_moe.bench.probes.tensors import SavedTensorTracker
 
 
 def _ok(r):

@@ -1,6 +1,7 @@
 """Run a point in a fresh subprocess: budget, timeout, crash and OOM detection.
 
-:func:`run_point_isolated` starts ``python -m rtrl_moe.bench _worker --spec SPEC --result OUT``
+Both sides live here. The parent, :func:`run_point_isolated`, starts
+``python -m rtrl_moe.bench.worker --spec SPEC --result OUT``
 in its own session (process group), passes the :class:`PointConfig` as a JSON file, and reads
 the worker's result from another JSON file (never from stdout).  Outcomes:
 
@@ -28,11 +29,10 @@ from pathlib import Path
 from typing import Optional
 
 from ..records.machine import REPO_ROOT
+from .budget import log_says_oom
 from .config import PointConfig
 
 DEFAULT_TIMEOUT_S = 600.0
-_OOM_HINTS = ("std::bad_alloc", "cannot allocate memory", "can't allocate memory",
-              "out of memory", "memoryerror")
 
 
 def _signal_name(rc: int) -> str:
@@ -89,7 +89,7 @@ def execute_isolated(cfg: PointConfig, timeout_s: Optional[float] = DEFAULT_TIME
         tmp = Path(tmp)
         spec, result, log = tmp / "spec.json", tmp / "result.json", tmp / "worker.log"
         spec.write_text(json.dumps(cfg.to_dict()))
-        cmd = [sys.executable, "-m", "rtrl_moe.bench", "_worker", "--spec", str(spec),
+        cmd = [sys.executable, "-m", "rtrl_moe.bench.worker", "--spec", str(spec),
                "--result", str(result)]
         t0 = time.perf_counter()
         with open(log, "wb") as logf:
@@ -118,15 +118,13 @@ def execute_isolated(cfg: PointConfig, timeout_s: Optional[float] = DEFAULT_TIME
                                                      f"{timeout_s:g} s (process group killed)")
             elif rc is not None and rc < 0:
                 name = _signal_name(rc)
-                oomish = any(h in tail.lower() for h in _OOM_HINTS)
-                if oomish:
+                if log_says_oom(tail):
                     out.update(status="oom", message=f"worker killed by {name} after an "
                                f"allocation failure (budget {cfg.budget_mb} MB)")
                 else:
                     out.update(message=f"worker crashed: killed by {name} (exit {rc})")
             else:
-                oomish = any(h in tail.lower() for h in _OOM_HINTS)
-                if oomish and rc:
+                if log_says_oom(tail) and rc:
                     out.update(status="oom", message=f"worker exited {rc} after an allocation "
                                                      f"failure (budget {cfg.budget_mb} MB)")
                 else:
@@ -144,7 +142,7 @@ def run_point_isolated(cfg: PointConfig, timeout_s: Optional[float] = DEFAULT_TI
     """Run ``cfg`` in a fresh subprocess and return a full results record (never raises for
     the point's own failure: crash, OOM and timeout are statuses)."""
     from ..records import make_record
-    from .point import static_config
+    from .spec import static_config
     r = execute_isolated(cfg, timeout_s=timeout_s, env=env)
     config = r.get("config") or static_config(cfg)
     rec_extra = {"point_key": cfg.key(), "wall_s": r.get("wall_s"), "timeout_s": timeout_s,
@@ -167,3 +165,13 @@ def worker_main(spec: str, result: str) -> int:
     tmp.write_text(json.dumps(sanitize(out)))
     os.replace(tmp, result)
     return 0
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m rtrl_moe.bench.worker",
+                                 description="internal: run one point spec (the sweep starts it)")
+    ap.add_argument("--spec", required=True, help="JSON file of a PointConfig")
+    ap.add_argument("--result", required=True, help="where the result JSON is written")
+    a = ap.parse_args()
+    sys.exit(worker_main(a.spec, a.result))

@@ -10,17 +10,15 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from rtrl_moe.bench.memory import (
-    CudaMonitor,
+from rtrl_moe.bench.probes.gpu import CudaMonitor, NvmlSampler, apply_cuda_budget
+from rtrl_moe.bench.probes.tensors import (
     LiveTensorTracker,
-    NvmlSampler,
     SavedTensorTracker,
-    apply_cuda_budget,
     hooks_refused,
     unique_bytes,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 # -- saved tensors -------------------------------------------------------------------------------
@@ -101,7 +99,7 @@ def test_torch_func_refuses_hooks_and_live_tracker_counts_instead():
 RSS_SCRIPT = textwrap.dedent("""
     import json, sys, time
     import torch
-    from rtrl_moe.bench.memory import RssMonitor
+    from rtrl_moe.bench.probes.rss import RssMonitor
     mb = int(sys.argv[1]); force = sys.argv[2] == "1"
     mon = RssMonitor(interval_s=0.002, force_sampler=force).start()
     buf = torch.ones(mb * 2**20 // 4)      # touched: resident

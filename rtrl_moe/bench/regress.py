@@ -1,9 +1,10 @@
-#!/usr/bin/env python3
-"""CI regression check: measure a few small fixed points on two commits and compare them.
+"""The one regression check (CI and ``nox -s regress``): measure a few small fixed points on
+two commits and compare them, with the tolerances stated once, below.
 
-    compare.py collect --points .ci/points.json --checkout head=DIR --checkout base=DIR2
-                       --out-dir OUT [--python PY]
-    compare.py compare BASE.json HEAD.json [--alerts FILE] [--time-factor 1.25]
+    python -m rtrl_moe.bench.regress collect --points .ci/points.json --checkout head=DIR
+                                             --checkout base=DIR2 --out-dir OUT [--python PY]
+    python -m rtrl_moe.bench.regress compare BASE.json HEAD.json [--alerts FILE]
+                                             [--time-factor 1.5]
 
 ``collect`` runs ``PY -m rtrl_moe.bench ARGS --json`` for every point of the points file in
 every checkout (with that checkout first on ``PYTHONPATH``, so the parent commit's code is the
@@ -22,7 +23,8 @@ Tolerances (head is compared with base, per point and metric):
     head > base * (1 + 0.01) + 1e-12; the absolute floor keeps float64 round-off of the exact
     learners (~1e-15) from failing the run;
   * status: a point that was ``ok`` on base and is not on head fails;
-  * time_step_median_ns: alert when head / base > --time-factor (default 1.25).
+  * time_step_median_ns: alert when head / base > --time-factor (default 1.5: on a shared
+    2-core VM, 200 ms points of two commits with identical code differed by up to x1.35).
 Exit codes: 0 no regression, 1 regression, 2 usage/input error.
 """
 from __future__ import annotations
@@ -51,7 +53,7 @@ TIME_METRIC = "time_step_median_ns"
 BYTES_REL_TOL = 0.005
 ERROR_REL_TOL = 0.01
 ERROR_ABS_TOL = 1e-12
-DEFAULT_TIME_FACTOR = 1.25
+DEFAULT_TIME_FACTOR = 1.5
 
 
 # --------------------------------------------------------------------------------- collect

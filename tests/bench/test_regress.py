@@ -1,14 +1,12 @@
-"""Unit tests of the CI regression check (.ci/compare.py): no library import, milliseconds."""
-import importlib.util
+"""Unit tests of the regression check (rtrl_moe.bench.regress): milliseconds."""
 import json
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("ci_compare", ROOT / ".ci" / "compare.py")
-compare = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(compare)
+from rtrl_moe.bench import regress as compare
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _measure(bytes_peak=1000, flops=500, t_ns=1_000_000, status="ok"):

@@ -1,0 +1,53 @@
+"""kind "train": task quality after ``steps`` Adam steps, with a loss curve and a held-out
+evaluation (``rtrl_moe.build.evaluate`` on two held-out batches)."""
+from __future__ import annotations
+
+import time
+
+from ... import build
+from .. import spec
+from ..budget import Budget
+from ..config import DEFAULT_LR, PointConfig
+from .step import StepRunner
+
+EVAL_BATCHES = (-1, -2)
+
+
+def run(cfg: PointConfig, budget: Budget) -> dict:
+    """The ``train`` metrics of ``cfg`` (docs/RESULTS.md)."""
+    import torch
+    task = spec.make_task(cfg)
+    model = spec.make_model(cfg, spec.model_config(cfg, task))
+    learner = spec.make_learner(cfg, model)
+    lr = cfg.lr if cfg.lr is not None else DEFAULT_LR
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    tr = StepRunner(cfg, task, model, learner, opt)
+    every = cfg.eval_every or max(1, cfg.steps // 20)
+    curve = []
+    m: dict = {}
+    tr.prefix_warmup()
+    budget.apply()
+    t0 = time.perf_counter()
+    try:
+        for step in range(cfg.steps):
+            if step == 0:
+                m.update(tr.accounted_step())
+            else:
+                tr.step(tr.stream(index=step))
+            if (step + 1) % every == 0 or step + 1 == cfg.steps or step == 0:
+                s = learner.stats or {}
+                curve.append([step + 1, s.get("loss"), s.get("accuracy")])
+        t_train = time.perf_counter() - t0
+        ev = build.evaluate(model, task, cfg.device, cfg.dtype, EVAL_BATCHES)
+    finally:
+        budget.lift()
+    m.update({"final_loss": ev["loss"], "final_accuracy": ev["accuracy"],
+              "eval_targets": ev["n_targets"], "curve": curve, "time_total_s": t_train,
+              "train_loss_last": curve[-1][1], "train_accuracy_last": curve[-1][2]})
+    try:
+        m["chance_accuracy"] = float(task.chance_accuracy)
+    except Exception:
+        pass
+    m.update(spec.env_metrics())
+    m.update(spec.model_metrics(model))
+    return m
