@@ -15,7 +15,7 @@ from rtrl_moe.train import main as train_main
 
 torch.set_num_threads(1)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY_MOE = ["--config", "d_model=4", "d_ff=4", "n_slots=3", "n_experts=2", "topk=1"]
 
 
