@@ -7,6 +7,7 @@ keys) and ``machine`` (machine, commit and run identity written into every recor
 from .machine import git_info, machine_info, new_run_id, utc_now
 from .schema import SCHEMA_VERSION, STATUSES, ResultsError, sanitize, validate_record
 from .store import (
+    ResultsWarning,
     append_record,
     iter_records,
     load_results,
@@ -16,7 +17,7 @@ from .store import (
     stored_keys,
 )
 
-__all__ = ["SCHEMA_VERSION", "STATUSES", "ResultsError", "append_record", "git_info",
+__all__ = ["SCHEMA_VERSION", "STATUSES", "ResultsError", "ResultsWarning", "append_record", "git_info",
            "iter_records", "load_results", "machine_info", "make_record", "new_run_id",
            "read_records", "result_files", "sanitize", "stored_keys", "utc_now",
            "validate_record"]

@@ -1,6 +1,7 @@
 """Machine, commit and run identity for results records.
 
-``machine_info()`` describes the machine (CPU model, cores, RAM, GPU name, driver, CUDA,
+``machine_info()`` describes the machine (its ``machine_id`` from hardware and software only,
+:func:`machine_id`; the hostname is a field, not the identity) (CPU model, cores, RAM, GPU name, driver, CUDA,
 torch and Python versions) without creating a CUDA context: the GPU is looked up through
 NVML (``pynvml``) and torch's version through package metadata.  ``git_info()`` gives the
 commit (``git rev-parse HEAD``) and whether the work tree is dirty; outside a git work tree
@@ -118,9 +119,21 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-    ident = "|".join(str(info[k]) for k in ("hostname", "cpu", "cores", "ram_bytes", "gpu"))
-    info = {"machine_id": hashlib.sha1(ident.encode()).hexdigest()[:12], **info}
-    return info
+    return {"machine_id": machine_id(info), **info}
+
+
+#: what makes two machines the same for timing: hardware and the software that runs the code
+IDENTITY_FIELDS = ("cpu", "cores", "ram_gib", "gpu", "gpu_count", "torch")
+
+
+def machine_id(info: dict) -> str:
+    """A short hash of the machine's hardware and software, never of its name: two identical
+    VMs are one machine. RAM is rounded to whole GiB, since the kernel reserves a slightly
+    different amount on each boot of the same VM."""
+    ram = info.get("ram_bytes")
+    fields = {**info, "ram_gib": None if ram is None else round(ram / 2**30)}
+    ident = "|".join(str(fields.get(k)) for k in IDENTITY_FIELDS)
+    return hashlib.sha1(ident.encode()).hexdigest()[:12]
 
 
 def _git(*args: str, cwd: Path) -> Optional[str]:

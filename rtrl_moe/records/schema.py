@@ -1,16 +1,23 @@
 """The results record's schema: its version, required fields, statuses, validation.
 
 See docs/RESULTS.md. :func:`validate_record` is the one check every writer and reader applies;
-it names the file and line of a bad record through :class:`ResultsError`.
+it names the file and line of a bad record through :class:`ResultsError`. The friendly checks
+(is it a record of ours, which schema) come first; then the JSON Schema in
+``record.schema.json`` checks the types (``jsonschema``): a record whose ``tensor_bytes_peak``
+is a string, or a ``measure`` record without ``learner`` or ``seq_len``, never reaches a report.
 """
 from __future__ import annotations
 
+import json
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional, Union
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "oom", "timeout", "error", "skipped")
+#: what a record measured: the bench's three kinds, and PonderTTT's chunked runs
+KINDS = ("measure", "agree", "train", "ponder")
 REQUIRED = ("schema", "run_id", "commit", "created", "machine", "config", "status", "metrics")
 
 CONFIG_FIELDS = ("kind", "learner", "learner_kwargs", "model_type", "model", "task",
@@ -90,6 +97,19 @@ def validate_record(rec: Any, path: Union[str, Path, None], line: Optional[int])
     for k in ("machine", "config", "metrics"):
         if not isinstance(rec[k], dict):
             raise ResultsError(p, line, f"field {k!r} must be an object")
-    if rec["config"].get("kind") not in ("measure", "agree", "train"):
+    if rec["config"].get("kind") not in KINDS:
         raise ResultsError(p, line, f"unknown config.kind {rec['config'].get('kind')!r}")
+    errors = sorted(_validator().iter_errors(rec), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        where = ".".join(str(k) for k in e.absolute_path) or "record"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ResultsError(p, line, f"{where}: {e.message}{more}")
     return rec
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+    schema = json.loads((Path(__file__).parent / "record.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema)

@@ -19,8 +19,10 @@ every ``*.jsonl`` under a directory (recursively, sorted).  One row per record; 
 ``point_key``, ``machine.<k>``, ``config.<k>`` (``config.model`` is kept as a dict and also
 flattened as ``config.model.<k>``), ``metrics.<k>`` (lists and dicts kept as objects),
 ``record`` (the raw dict), ``source_file`` and ``source_line``.  A line that is not JSON, not
-an object, of an unknown schema or missing a required field raises :class:`ResultsError`
-naming the file and line; whitespace-only lines carry no data and are skipped.  An empty
+an object, of an unknown schema or that fails ``record.schema.json`` raises
+:class:`ResultsError` naming the file and line; whitespace-only lines carry no data and are
+skipped; a partial last line (no newline, a writer stopped mid-line) is skipped with a
+:class:`ResultsWarning` and listed in ``df.attrs["partial_lines"]``.  An empty
 directory gives an empty frame with the columns.
 """
 from __future__ import annotations
@@ -69,38 +71,80 @@ def dumps_record(record: dict) -> str:
     return json.dumps(sanitize(record), sort_keys=False, allow_nan=False, separators=(",", ":"))
 
 
+class ResultsWarning(UserWarning):
+    """Data a reader or writer set aside rather than lose or misread (a partial last line)."""
+
+
 def append_record(path: Union[str, Path], record: dict) -> None:
-    """Append one record as one line: a single ``write`` under ``flock``, then ``fsync``."""
+    """Append one record as one line: a single ``write`` under ``flock``, then ``fsync``.
+
+    All or nothing: when the write fails part-way (disk full, file-size limit), the file is cut
+    back to its previous length and the error is raised, so no partial line is left behind. A
+    partial last line left by someone else (a writer killed mid-line) is moved to
+    ``<file>.partial`` with a warning before our line goes in, so it is kept, named and never
+    glued to our record nor left in the middle of the file."""
     validate_record(record, path, None)
     line = (dumps_record(record) + "\n").encode()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         try:
             import fcntl
             fcntl.flock(fd, fcntl.LOCK_EX)
         except (ImportError, OSError):
             pass
-        # a file whose last line lacks its newline (a writer killed mid-line) must not glue
-        # our record onto it: start on a fresh line; the reader then flags the broken line
-        size = os.fstat(fd).st_size
-        if size:
-            with open(path, "rb") as f:
-                f.seek(size - 1)
-                if f.read(1) != b"\n":
-                    line = b"\n" + line
-        written = os.write(fd, line)
-        if written != len(line):
-            raise OSError(f"short write to {path}: {written} of {len(line)} bytes")
-        os.fsync(fd)
+        size = _set_aside_partial_tail(fd, path)
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(f"short write to {path}: {written} of {len(line)} bytes")
+            os.fsync(fd)
+        except BaseException:
+            os.ftruncate(fd, size)
+            raise
     finally:
         os.close(fd)
 
 
+def _set_aside_partial_tail(fd: int, path: Path) -> int:
+    """Cut a last line that lacks its newline off the file (saved to ``<file>.partial``);
+    returns the file's length after."""
+    size = os.fstat(fd).st_size
+    if not size:
+        return 0
+    tail = b""
+    pos = size
+    while pos > 0:
+        step = min(65536, pos)
+        pos -= step
+        chunk = os.pread(fd, step, pos)
+        tail = chunk + tail
+        if tail[-1:] == b"\n":
+            return size
+        nl = tail.rfind(b"\n")
+        if nl >= 0:
+            tail = tail[nl + 1:]
+            pos += nl + 1
+            break
+    import warnings
+    side = path.with_name(path.name + ".partial")
+    with open(side, "ab") as f:
+        f.write(tail + b"\n")
+    os.ftruncate(fd, pos)
+    warnings.warn(f"{path}: a partial last line ({len(tail)} bytes, no newline) was moved to "
+                  f"{side} before appending", ResultsWarning, stacklevel=3)
+    return pos
+
+
 # -- reading --------------------------------------------------------------------------------
-def iter_records(path: Union[str, Path]) -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, record)`` for one file; raise :class:`ResultsError` on bad data."""
+def iter_records(path: Union[str, Path],
+                 partial: Optional[list] = None) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, record)`` for one file; raise :class:`ResultsError` on bad data.
+
+    A last line without its newline that does not parse is what a writer killed mid-line
+    leaves: it is skipped, never silently -- a :class:`ResultsWarning` names it, and
+    ``"file:line"`` is appended to ``partial`` when given. Any other bad line is an error."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -109,13 +153,26 @@ def iter_records(path: Union[str, Path]) -> Iterator[tuple[int, dict]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ResultsError(path, raw[:e.start].count(b"\n") + 1, "not UTF-8 text") from e
-    for i, line in enumerate(text.split("\n"), start=1):
+        if b"\n" not in raw[e.start:] and not raw.endswith(b"\n"):
+            text = raw[:raw.rfind(b"\n") + 1].decode("utf-8", "replace") + "\ufffd"
+        else:
+            raise ResultsError(path, raw[:e.start].count(b"\n") + 1, "not UTF-8 text") from e
+    lines = text.split("\n")
+    for i, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as e:
+            if i == len(lines):   # the last line, and it has no newline
+                import warnings
+                where = f"{path}:{i}"
+                warnings.warn(f"{where}: skipped a partial last line ({len(line)} characters, "
+                              "no newline: a writer stopped mid-line)", ResultsWarning,
+                              stacklevel=2)
+                if partial is not None:
+                    partial.append(where)
+                return
             raise ResultsError(path, i, f"malformed JSON ({e.msg} at column {e.colno})") from e
         yield i, validate_record(rec, path, i)
 
@@ -129,9 +186,9 @@ def result_files(path_or_dir: Union[str, Path]) -> list[Path]:
     raise ResultsError(p, None, "no such file or directory")
 
 
-def read_records(path_or_dir: Union[str, Path]) -> list[dict]:
+def read_records(path_or_dir: Union[str, Path], partial: Optional[list] = None) -> list[dict]:
     """All records (raw dicts) of a file or directory, in file and line order."""
-    return [rec for f in result_files(path_or_dir) for _, rec in iter_records(f)]
+    return [rec for f in result_files(path_or_dir) for _, rec in iter_records(f, partial)]
 
 
 def _flatten(rec: dict, path: Path, line: int) -> dict:
@@ -155,7 +212,9 @@ def _flatten(rec: dict, path: Path, line: int) -> dict:
 def load_results(path_or_dir: Union[str, Path]):
     """Read results into a :class:`pandas.DataFrame` (one row per record, see module doc)."""
     import pandas as pd
-    rows = [_flatten(rec, f, i) for f in result_files(path_or_dir) for i, rec in iter_records(f)]
+    partial: list = []
+    rows = [_flatten(rec, f, i) for f in result_files(path_or_dir)
+            for i, rec in iter_records(f, partial)]
     extra: list = []
     for r in rows:
         for k in r:
@@ -163,8 +222,11 @@ def load_results(path_or_dir: Union[str, Path]):
                 extra.append(k)
     columns = list(BASE_COLUMNS) + extra
     if not rows:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    return pd.DataFrame.from_records(rows, columns=columns)
+        df = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    else:
+        df = pd.DataFrame.from_records(rows, columns=columns)
+    df.attrs["partial_lines"] = partial   # "file:line" of skipped partial last lines
+    return df
 
 
 def stored_keys(records: Iterable[dict], *, commit: str, machine_id: str) -> dict:

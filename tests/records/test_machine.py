@@ -16,3 +16,14 @@ def test_commit_unknown_outside_git(tmp_path):
 def test_run_id_format():
     import re
     assert re.fullmatch(r"\d{8}T\d{4}Z-[0-9a-f]{6}", new_run_id())
+
+
+def test_machine_id_is_hardware_and_software_not_the_hostname():
+    from rtrl_moe.records.machine import machine_id
+    a = {"hostname": "vm", "cpu": "AMD EPYC", "cores": 2, "ram_bytes": 25276514304,
+         "gpu": None, "gpu_count": 0, "torch": "2.13.0+cpu"}
+    same = {**a, "hostname": "another-vm", "ram_bytes": 25276502016, "platform": "x"}
+    assert machine_id(a) == machine_id(same)
+    for change in ({"cores": 4}, {"torch": "2.14.1"}, {"gpu": "H100", "gpu_count": 1},
+                   {"ram_bytes": 2 * 25276514304}, {"cpu": "Intel Xeon"}):
+        assert machine_id({**a, **change}) != machine_id(a), change

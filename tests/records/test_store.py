@@ -7,6 +7,7 @@ import pytest
 from rtrl_moe.records import (
     SCHEMA_VERSION,
     ResultsError,
+    ResultsWarning,
     append_record,
     load_results,
     make_record,
@@ -110,17 +111,65 @@ def test_record_missing_fields_or_bad_status(tmp_path):
     assert "unknown status" in str(e)
 
 
-def test_truncated_last_line_is_an_error_and_append_starts_a_new_line(tmp_path):
+def test_partial_last_line_is_skipped_named_and_counted(tmp_path):
     f = tmp_path / "r.jsonl"
     append_record(f, rec("bptt"))
     with open(f, "a") as fh:
         fh.write(json.dumps(rec("rtrl"))[:40])          # a writer killed mid-line
-    append_record(f, rec("tree-rtrl"))
-    lines = f.read_text().split("\n")
-    assert json.loads(lines[2])["config"]["learner"] == "tree-rtrl"   # not glued on
+    with pytest.warns(ResultsWarning, match=r"r.jsonl:2: skipped a partial last line"):
+        df = load_results(f)
+    assert list(df["config.learner"]) == ["bptt"]
+    assert df.attrs["partial_lines"] == [f"{f}:2"]
+
+
+def test_append_sets_a_partial_last_line_aside_and_never_glues_onto_it(tmp_path):
+    f = tmp_path / "r.jsonl"
+    append_record(f, rec("bptt"))
+    with open(f, "a") as fh:
+        fh.write(json.dumps(rec("rtrl"))[:40])
+    with pytest.warns(ResultsWarning, match="moved to"):
+        append_record(f, rec("tree-rtrl"))
+    assert [r["config"]["learner"] for r in read_records(f)] == ["bptt", "tree-rtrl"]
+    assert (tmp_path / "r.jsonl.partial").read_text() == json.dumps(rec("rtrl"))[:40] + "\n"
+
+
+def test_a_bad_line_before_the_last_is_still_an_error(tmp_path):
+    f = tmp_path / "r.jsonl"
+    f.write_text(json.dumps(rec("bptt"))[:40] + "\n" + json.dumps(rec("rtrl")) + "\n")
     with pytest.raises(ResultsError) as ei:
         load_results(f)
-    assert ei.value.line == 2
+    assert ei.value.line == 1
+
+
+def test_a_failed_write_leaves_no_partial_line(tmp_path):
+    import resource
+    import subprocess
+    import sys
+    f = tmp_path / "r.jsonl"
+    append_record(f, rec("bptt"))
+    size = f.stat().st_size
+    big = rec("rtrl", per_param={f"p{i}": "x" * 100 for i in range(200)})
+    code = (f"import json, resource; from rtrl_moe.records import append_record\n"
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({size + 1000}, {size + 1000}))\n"
+            f"import signal; signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            f"try:\n    append_record({str(f)!r}, json.loads({json.dumps(json.dumps(big))}))\n"
+            f"except OSError as e:\n    print('failed', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "failed" in out.stdout, out.stderr
+    assert f.stat().st_size == size                       # cut back to the last whole line
+    assert [r["config"]["learner"] for r in read_records(f)] == ["bptt"]
+    del resource
+
+
+def test_field_types_are_checked_against_the_schema(tmp_path):
+    r = rec()
+    r["metrics"]["tensor_bytes_peak"] = "abc"
+    _, e = _bad(tmp_path, json.dumps(r) + "\n")
+    assert "metrics.tensor_bytes_peak: 'abc' is not of type" in str(e) and e.line == 1
+    r = rec()
+    del r["config"]["learner"]
+    _, e = _bad(tmp_path, json.dumps(r) + "\n")
+    assert "'learner' is a required property" in str(e)
 
 
 def test_blank_lines_carry_no_data_and_are_allowed(tmp_path):
