@@ -54,3 +54,17 @@ def int_csv(text: str) -> list[int]:
             raise argparse.ArgumentTypeError(f"expected positive integers, got {v}")
         out.append(v)
     return out
+
+
+def nonneg_int_csv(text: str) -> list[int]:
+    """A comma-separated list of integers >= 0 (seeds)."""
+    out = []
+    for t in csv(text):
+        try:
+            v = int(t)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected integers >= 0, got {t!r}") from None
+        if v < 0:
+            raise argparse.ArgumentTypeError(f"expected integers >= 0, got {v}")
+        out.append(v)
+    return out

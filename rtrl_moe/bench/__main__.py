@@ -37,80 +37,130 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=MODEL_TYPES, default="moe", help="model type")
+    p.add_argument("--model", choices=MODEL_TYPES, default="moe",
+                   help="model type: moe (RecurrentMoE) or rnn (RecurrentRNN) (default: moe)")
     p.add_argument("--config", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="model config field (MoEConfig / RNNConfig), repeatable")
+                   help="model config field, e.g. d_model=8 n_experts=8 (MoEConfig / RNNConfig "
+                        "fields; the value is checked against the field's type); repeatable")
     p.add_argument("--learner-arg", action="extend", nargs="+", default=[],
                    metavar="[LEARNER:]KEY=VALUE",
-                   help="make_learner keyword (k=64, n=16); tbptt:k=64 for one learner only")
+                   help="learner keyword, e.g. k=64 (tbptt window, ckpt-bptt segment) or n=16 "
+                        "(tree-rtrl buffer); tbptt:k=64 applies to one learner only")
     p.add_argument("--task-arg", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="make_task keyword (len_max_a=8 ...)")
-    p.add_argument("--task", default="anbn")
-    p.add_argument("--batch", type=argtypes.integer(1), default=1)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=argtypes.integer(1), default=None)
+                   help="task option, e.g. len_max_a=8 (anbn), n_keys=8 (haystack)")
+    p.add_argument("--task", default="anbn",
+                   help="task: anbn, haystack or stream (default: anbn)")
+    p.add_argument("--batch", type=argtypes.integer(1), default=1,
+                   help="sequences per step (default: 1)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu or cuda[:N] (default: cpu); a CUDA point on a machine without "
+                        "CUDA is stored as skipped")
+    p.add_argument("--threads", type=argtypes.integer(1), default=1,
+                   help="torch intra-op threads in the worker (default: 1; on a shared small "
+                        "machine more threads contend and slow small models down)")
     p.add_argument("--timeout-s", type=argtypes.positive_float, default=None,
-                   help="per point (default 600)")
+                   help="seconds a point may take before its worker is killed (default: 600)")
     p.add_argument("--in-process", action="store_true",
                    help="run here instead of a fresh subprocess (a crash takes the CLI down)")
-    p.add_argument("--out", default=None, help="also append the record(s) to this JSONL file")
-    p.add_argument("--json", action="store_true", help="print JSON on stdout, nothing else")
+    p.add_argument("--out", default=None, metavar="FILE.jsonl",
+                   help="also append the record(s) to this JSONL file (checked before any work)")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON on stdout and nothing else (progress goes to stderr)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a status is not ok")
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m rtrl_moe.bench",
-                 description="Measure rtrl_moe learners (memory, time, work, agreement).")
+                 description="Measure rtrl_moe learners (memory, time, work, agreement); "
+                             "docs/RESULTS.md says what each record field means.")
     sub = ap.add_subparsers(dest="cmd", metavar="{agree,point,sweep,report}")
     sub.required = True
 
-    a = sub.add_parser("agree", help="gradient agreement with bptt")
-    a.add_argument("--learners", type=argtypes.csv, required=True)
-    a.add_argument("--lengths", type=argtypes.int_csv, required=True)
-    a.add_argument("--dtype", type=argtypes.csv, default=["float64"])
-    a.add_argument("--seed", type=int, default=0)
+    a = sub.add_parser("agree", help="gradient agreement with bptt",
+                       description="Gradient of each learner against BPTT's, same parameters, "
+                                   "sequence and routing: rel. L2 error, max abs error, cosine.")
+    a.add_argument("--learners", type=argtypes.csv, required=True, metavar="L1,L2,...",
+                   help="comma-separated learner names, e.g. rtrl,sparse-rtrl,tree-rtrl")
+    a.add_argument("--lengths", type=argtypes.int_csv, required=True, metavar="T1,T2,...",
+                   help="comma-separated sequence lengths (positive integers), e.g. 1,16,256")
+    a.add_argument("--dtype", type=argtypes.csv, default=["float64"], metavar="D1,D2",
+                   help="comma-separated dtypes: float64 and/or float32 (default: float64)")
+    a.add_argument("--seed", type=argtypes.integer(0), default=0,
+                   help="seed of the model's weights and the data (default: 0)")
     _add_model_args(a)
 
-    p = sub.add_parser("point", help="one measurement point")
-    p.add_argument("--learner", required=True)
-    p.add_argument("--seq-len", type=argtypes.integer(1), required=True)
-    p.add_argument("--kind", choices=KINDS, default="measure")
-    p.add_argument("--dtype", choices=DTYPES, default="float32")
-    p.add_argument("--budget-mb", type=argtypes.positive_float, default=None)
-    p.add_argument("--repeats", type=argtypes.integer(0), default=5)
-    p.add_argument("--warmup", type=argtypes.integer(1), default=1)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--seeds", type=lambda s: [int(v) for v in argtypes.csv(s)], default=None)
-    p.add_argument("--steps", type=argtypes.integer(1), default=None)
-    p.add_argument("--lr", type=argtypes.positive_float, default=None)
-    p.add_argument("--eval-every", type=argtypes.integer(1), default=None)
-    p.add_argument("--track-steps", type=argtypes.integer(1), default=None)
-    p.add_argument("--no-matmul", action="store_true")
-    p.add_argument("--label", default=None)
+    p = sub.add_parser("point", help="one measurement point",
+                       description="One point (learner, model, task, T, batch, dtype, device, "
+                                   "seed) in a fresh subprocess; prints or appends its record.")
+    p.add_argument("--learner", required=True, help="learner name (rtrl_moe.LEARNERS)")
+    p.add_argument("--seq-len", type=argtypes.integer(1), required=True, metavar="T",
+                   help="tokens per sequence")
+    p.add_argument("--kind", choices=KINDS, default="measure",
+                   help="measure (memory and time of a step), agree (gradient vs bptt) or "
+                        "train (task quality after --steps) (default: measure)")
+    p.add_argument("--dtype", choices=DTYPES, default="float32", help="(default: float32)")
+    p.add_argument("--budget-mb", type=argtypes.positive_float, default=None, metavar="MB",
+                   help="memory budget in MiB above the baseline: CUDA memory fraction, or an "
+                        "address-space limit on the CPU; running past it is status oom "
+                        "(default: none)")
+    p.add_argument("--repeats", type=argtypes.integer(0), default=5,
+                   help="timed steps, median and IQR reported; 0 = memory only (default: 5)")
+    p.add_argument("--warmup", type=argtypes.integer(1), default=1,
+                   help="untimed steps before timing; the first is the memory pass "
+                        "(default: 1)")
+    p.add_argument("--seed", type=argtypes.integer(0), default=None,
+                   help="seed of the weights and the data (default: 0)")
+    p.add_argument("--seeds", type=argtypes.nonneg_int_csv, default=None, metavar="S1,S2,...",
+                   help="comma-separated seeds, one point each (instead of --seed)")
+    p.add_argument("--steps", type=argtypes.integer(1), default=None,
+                   help="training steps (kind train only)")
+    p.add_argument("--lr", type=argtypes.positive_float, default=None,
+                   help="Adam learning rate (default: 1e-3)")
+    p.add_argument("--eval-every", type=argtypes.integer(1), default=None, metavar="N",
+                   help="loss-curve spacing in steps (kind train; default: steps/20)")
+    p.add_argument("--track-steps", type=argtypes.integer(1), default=None, metavar="N",
+                   help="for torch.func learners, track live tensors over the first N steps "
+                        "only (the learner state is still sampled every step) (default: all)")
+    p.add_argument("--no-matmul", action="store_true",
+                   help="skip the plain matmul of the update's shape (matmul_fraction)")
+    p.add_argument("--label", default=None,
+                   help="free-text group name stored with the record (not its identity)")
     _add_model_args(p)
 
-    s = sub.add_parser("sweep", help="run a preset (each point in a fresh subprocess)")
+    s = sub.add_parser("sweep", help="run a preset or a points file",
+                       description="Run every point in a fresh subprocess, appending records "
+                                   "as they finish; resumes past stored points.")
     src = s.add_mutually_exclusive_group(required=True)
-    src.add_argument("--preset", choices=tuple(PRESETS))
-    src.add_argument("--points", help="JSON file: a list of PointConfig dicts")
-    s.add_argument("--out", default=None, help="JSONL file (default results/<preset>.jsonl)")
+    src.add_argument("--preset", choices=tuple(PRESETS),
+                     help="a point list from rtrl_moe/bench/presets.py")
+    src.add_argument("--points", metavar="FILE.json",
+                     help="JSON file: a list of PointConfig dicts (or JSON Lines of them)")
+    s.add_argument("--out", default=None, metavar="FILE.jsonl",
+                   help="JSONL file to append to (default results/<preset>.jsonl, or "
+                        "results/points.jsonl with --points)")
     mode = s.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true",
-                      help="skip points stored for this commit and machine (the default)")
+                      help="skip points stored for this commit and machine from a clean tree "
+                           "(the default)")
     mode.add_argument("--force", action="store_true", help="run every point again")
+    s.add_argument("--rerun-if-dirty", action="store_true",
+                   help="with uncommitted changes, run every point again instead of refusing "
+                        "to resume (stored records cannot tell which code they measured)")
     s.add_argument("--retry-failed", action="store_true",
                    help="also re-run stored points with status error or timeout")
     s.add_argument("--timeout-s", type=argtypes.positive_float, default=None,
-                   help="override every point's timeout")
+                   help="seconds per point, overriding every point's own timeout")
     s.add_argument("--label", action="extend", nargs="+", default=None,
-                   help="run only points with these labels")
+                   help="run only points with these labels (e.g. speed-slots)")
     s.add_argument("--dry-run", action="store_true", help="list the points, run nothing")
     s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
 
-    r = sub.add_parser("report", help="build the report (rtrl_moe.report.build)")
-    r.add_argument("--results", default="results/")
-    r.add_argument("--out", default="reports/")
-
+    r = sub.add_parser("report", help="build the report (same as python -m rtrl_moe.report)",
+                       description="Render the verification report from a results folder.")
+    r.add_argument("--results", default="results/", metavar="DIR",
+                   help="folder of *.jsonl records, read recursively (default: results/)")
+    r.add_argument("--out", default="reports/", metavar="DIR",
+                   help="folder for REPORT.md, index.html and figures/ (default: reports/)")
     return ap
 
 
@@ -152,13 +202,15 @@ def _check(cfgs) -> None:
         check(c)
 
 
-def _run(cfgs, args) -> list[dict]:
-    from ..records import append_record
+def _run(cfgs, args) -> tuple[list[dict], list[str]]:
+    """Run the points; returns the records and the write failures (a record that could not be
+    appended is still returned, so it is printed rather than lost)."""
+    from ..records import ResultsError, append_record
     from ..records.machine import new_run_id
     from .point import run_point
     from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
     run_id = new_run_id()
-    recs = []
+    recs, lost = [], []
     for i, c in enumerate(cfgs, start=1):
         print(f"[{i}/{len(cfgs)}] {c.short()}", file=sys.stderr, flush=True)
         if args.in_process:
@@ -170,9 +222,12 @@ def _run(cfgs, args) -> list[dict]:
               + (f": {rec['message']}" if rec.get("message") else ""), file=sys.stderr,
               flush=True)
         if args.out:
-            append_record(args.out, rec)
+            try:
+                append_record(args.out, rec)
+            except (OSError, ResultsError) as e:
+                lost.append(f"could not append the record of point {i} to {args.out}: {e}")
         recs.append(rec)
-    return recs
+    return recs, lost
 
 
 def _summary_line(rec: dict) -> str:
@@ -188,19 +243,31 @@ def _summary_line(rec: dict) -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted (the points that finished are stored)\n")
+        return 130
+
+
+def _report(results: str, out: str) -> int:
+    try:
+        from rtrl_moe.report import main as report_main
+    except ImportError as e:
+        sys.stderr.write(f"error: rtrl_moe.report is not available ({e}); install the "
+                         "report extra: pip install -e '.[report]'\n")
+        return 1
+    return report_main(["--results", results, "--out", out])
+
+
+def _dispatch(args) -> int:
     if args.cmd == "report":
-        try:
-            from rtrl_moe.report import build
-        except ImportError as e:
-            sys.stderr.write(f"error: rtrl_moe.report is not available: {e}\n")
-            return 1
-        build(args.results, args.out)
-        return 0
+        return _report(args.results, args.out)
 
     if args.cmd == "sweep":
         from ..records import ResultsError
         from .presets import get_preset
-        from .sweep import load_points_file, run_sweep
+        from .sweep import SweepError, load_points_file, run_sweep
         try:
             if args.preset:
                 points = get_preset(args.preset)
@@ -220,8 +287,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             return 0
         try:
             summary = run_sweep(points, out, force=args.force, retry_failed=args.retry_failed,
-                                timeout_s=args.timeout_s)
-        except ResultsError as e:
+                                timeout_s=args.timeout_s, rerun_if_dirty=args.rerun_if_dirty)
+        except (ResultsError, SweepError) as e:
             sys.stderr.write(f"error: {e}\n")
             return 1
         if args.json:
@@ -253,26 +320,37 @@ def main(argv: Optional[list[str]] = None) -> int:
                                 label=args.label, **common)
                     for s in seeds]
         _check(cfgs)
+        if args.out:
+            from ..records import ResultsError, ensure_appendable
+            try:
+                ensure_appendable(args.out)
+            except ResultsError as e:
+                return _fail(f"argument --out: {e}")
     except SpecError as e:
         return _fail(str(e))
     except ImportError as e:
         sys.stderr.write(f"error: cannot import the library: {e}\n")
         return 1
 
-    recs = _run(cfgs, args)
+    recs, lost = _run(cfgs, args)
     if args.cmd == "agree":
         for r in recs:
             c, m = r["config"], r["metrics"]
             r.update({"learner": c["learner"], "length": c["seq_len"], "dtype": c["dtype"],
                       "rel_err": m.get("rel_err"), "max_abs_err": m.get("max_abs_err"),
                       "cosine": m.get("cosine")})
-    if args.json:
+    if args.json or lost:
+        # a record that could not be written is printed whole, so the measurement survives
         from ..records import sanitize
         payload = recs if (args.cmd == "agree" or len(recs) > 1) else recs[0]
         sys.stdout.write(json.dumps(sanitize(payload)) + "\n")
     else:
         for r in recs:
             print(_summary_line(r))
+    for msg in lost:
+        sys.stderr.write(f"error: {msg}\n")
+    if lost:
+        return 1
     if args.strict and any(r["status"] != "ok" for r in recs):
         return 1
     return 0

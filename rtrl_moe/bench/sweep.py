@@ -1,82 +1,192 @@
 """Run a list of points, each in a fresh subprocess, appending records as they finish.
 
 :func:`run_sweep` skips points already stored in ``out`` for the same commit and machine
-(``resume``, the default) unless ``force``; ``retry_failed`` also re-runs stored points whose
-status is ``error`` or ``timeout``.  Progress (``[i/N] status elapsed description``) goes to
-``progress`` (stderr by default); stdout is never written.
+(``resume``, the default, under the rule of :func:`_reusable`) unless ``force``;
+``retry_failed`` also re-runs stored points whose status is ``error`` or ``timeout``.  Progress
+(``[i/N] status elapsed description``, and a bar with an ETA on a terminal) goes to
+``progress`` (stderr by default); stdout is never written. One sweep writes a file at a time
+(a ``.lock`` file beside it).
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, Iterable, Optional
 
-from ..records import ResultsError, append_record, iter_records, stored_keys
+from ..records import ResultsError, append_record, ensure_appendable, iter_records, stored_keys
 from ..records.machine import git_info, machine_info, new_run_id
 from .config import PointConfig
 from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 
 
+class SweepError(RuntimeError):
+    """A sweep that must not start (its file is locked by another sweep, or resuming would
+    reuse records that cannot tell which code they measured)."""
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM of the sweep, raised like Ctrl-C so that the running worker is stopped."""
+
+
+def _reusable(records, commit: str, machine_id: str, dirty: bool) -> dict:
+    """The resume rule: a stored point is skipped when it was measured on this commit and
+    machine from a clean work tree, and the tree is clean now. A record measured with
+    uncommitted changes is never reused: nothing says which code it measured."""
+    clean = [r for r in records if r.get("dirty") is not True]
+    found = stored_keys(clean, commit=commit, machine_id=machine_id)
+    if found and dirty:
+        raise SweepError(f"the work tree has uncommitted changes, and {len(found)} point(s) are "
+                         f"stored for its commit {commit[:12]}: they cannot tell whether they "
+                         "measured this code. Commit first, or pass --rerun-if-dirty to run "
+                         "every point again (or --force)")
+    return found
+
+
+@contextlib.contextmanager
+def _lock(out: Path):
+    """One writer per results file: a second sweep on the same file fails at once."""
+    lock = out.with_name(out.name + ".lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise SweepError(f"another sweep (pid {other}) is writing {out}; wait for it or "
+                             "write to another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+        os.unlink(lock)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _sigterm_stops():
+    def stop(signum, frame):
+        raise Stopped()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+class _Progress:
+    """A bar with an ETA on a terminal (tqdm); plain lines otherwise (logs, CI)."""
+
+    def __init__(self, stream: IO[str], total: int):
+        self.stream = stream
+        self.bar = None
+        if getattr(stream, "isatty", lambda: False)():
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, file=stream, unit="point", dynamic_ncols=True,
+                                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
+                                           "[{elapsed}<{remaining}]")
+            except ImportError:
+                pass
+
+    def line(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
               retry_failed: bool = False, timeout_s: Optional[float] = None,
               progress: Optional[IO[str]] = None, env: Optional[dict] = None,
-              run_id: Optional[str] = None) -> dict:
+              run_id: Optional[str] = None, rerun_if_dirty: bool = False) -> dict:
     """Run ``points``; returns ``{"run_id", "out", "ran", "skipped", "statuses": {...}}``.
 
     ``timeout_s`` overrides every point's own ``timeout_s`` (default
-    :data:`~rtrl_moe.bench.worker.DEFAULT_TIMEOUT_S`).
+    :data:`~rtrl_moe.bench.worker.DEFAULT_TIMEOUT_S`). Raises :class:`SweepError` before any
+    work when the file is another sweep's or resuming would break the rule of
+    :func:`_reusable`; Ctrl-C and SIGTERM stop the running worker and raise
+    ``KeyboardInterrupt``, with every finished point stored.
     """
     progress = progress if progress is not None else sys.stderr
     points = list(points)
-    out = Path(out)
+    out = ensure_appendable(out)
     run_id = run_id or new_run_id()
     g = git_info()
     mach = machine_info()
-    try:
-        stored = {} if force or not out.exists() else stored_keys(
-            (rec for _, rec in iter_records(out)), commit=g["commit"],
-            machine_id=mach["machine_id"])
-    except ResultsError as e:
-        raise ResultsError(e.path, e.line, e.reason + " (cannot resume from this file: fix or "
-                           "move it, or write to another --out)") from None
+    with _lock(out), _sigterm_stops():
+        try:
+            records = [] if force else [rec for _, rec in iter_records(out)]
+        except ResultsError as e:
+            raise ResultsError(e.path, e.line, e.reason + " (cannot resume from this file: fix "
+                               "or move it, or write to another --out)") from None
+        if rerun_if_dirty and g.get("dirty"):
+            records = []
+        stored = _reusable(records, g["commit"], mach["machine_id"], bool(g.get("dirty")))
+        return _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
+                    mach)
+
+
+def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g, mach) -> dict:
     seen_keys: set = set()
     summary = {"run_id": run_id, "out": str(out), "ran": 0, "skipped": 0, "statuses": {}}
     n = len(points)
     t_sweep = time.perf_counter()
-    print(f"sweep {run_id}: {n} points -> {out} (commit {g['commit'][:12]}"
-          f"{' dirty' if g.get('dirty') else ''}, machine {mach['machine_id']})",
-          file=progress, flush=True)
-    for i, cfg in enumerate(points, start=1):
-        key = cfg.key()
-        if key in seen_keys:
-            print(f"[{i}/{n}] duplicate point in the list, skipped: {cfg.short()}",
-                  file=progress, flush=True)
+    bar = _Progress(progress, n)
+    bar.line(f"sweep {run_id}: {n} points -> {out} (commit {g['commit'][:12]}"
+             f"{' dirty' if g.get('dirty') else ''}, machine {mach['machine_id']})")
+    try:
+        for i, cfg in enumerate(points, start=1):
+            key = cfg.key()
+            prev = stored.get(key)
+            if key in seen_keys:
+                bar.line(f"[{i}/{n}] duplicate point in the list, skipped: {cfg.short()}")
+            elif prev is not None and not (retry_failed and prev in ("error", "timeout")):
+                bar.line(f"[{i}/{n}] stored ({prev}), skipped: {cfg.short()}")
+            else:
+                seen_keys.add(key)
+                _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep)
+                bar.advance()
+                continue
+            seen_keys.add(key)
             summary["skipped"] += 1
-            continue
-        seen_keys.add(key)
-        prev = stored.get(key)
-        if prev is not None and not (retry_failed and prev in ("error", "timeout")):
-            summary["skipped"] += 1
-            print(f"[{i}/{n}] stored ({prev}), skipped: {cfg.short()}", file=progress, flush=True)
-            continue
-        tmo = timeout_s if timeout_s is not None else (cfg.timeout_s or DEFAULT_TIMEOUT_S)
-        print(f"[{i}/{n}] running (timeout {tmo:g}s) {cfg.label or '-'}: {cfg.short()}",
-              file=progress, flush=True)
-        t0 = time.perf_counter()
-        rec = run_point_isolated(cfg, timeout_s=tmo, run_id=run_id, env=env,
-                                 git=g, machine=mach)
-        append_record(out, rec)
-        dt = time.perf_counter() - t0
-        summary["ran"] += 1
-        summary["statuses"][rec["status"]] = summary["statuses"].get(rec["status"], 0) + 1
-        msg = f" -- {rec['message'][:160]}" if rec.get("message") else ""
-        print(f"[{i}/{n}] {rec['status']:7s} {dt:7.1f}s (total {time.perf_counter() - t_sweep:.0f}s)"
-              f" {cfg.short()}{msg}", file=progress, flush=True)
+            bar.advance()
+    finally:
+        bar.close()
     print(f"sweep {run_id} done: ran {summary['ran']}, skipped {summary['skipped']}, "
           f"statuses {summary['statuses']}, {time.perf_counter() - t_sweep:.0f}s",
           file=progress, flush=True)
     return summary
+
+
+def _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep) -> None:
+    tmo = timeout_s if timeout_s is not None else (cfg.timeout_s or DEFAULT_TIMEOUT_S)
+    bar.line(f"[{i}/{n}] running (timeout {tmo:g}s) {cfg.label or '-'}: {cfg.short()}")
+    t0 = time.perf_counter()
+    rec = run_point_isolated(cfg, timeout_s=tmo, run_id=run_id, env=env, git=g, machine=mach)
+    append_record(out, rec)
+    dt = time.perf_counter() - t0
+    summary["ran"] += 1
+    summary["statuses"][rec["status"]] = summary["statuses"].get(rec["status"], 0) + 1
+    msg = f" -- {rec['message'][:160]}" if rec.get("message") else ""
+    bar.line(f"[{i}/{n}] {rec['status']:7s} {dt:7.1f}s (total {time.perf_counter() - t_sweep:.0f}s)"
+             f" {cfg.short()}{msg}")
 
 
 def load_points_file(path) -> list[PointConfig]:

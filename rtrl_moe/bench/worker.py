@@ -1,7 +1,7 @@
 """Run a point in a fresh subprocess: budget, timeout, crash and OOM detection.
 
 Both sides live here. The parent, :func:`run_point_isolated`, starts
-``python -m rtrl_moe.bench.worker --spec SPEC --result OUT``
+``python -m rtrl_moe.bench.worker --spec SPEC --result OUT --parent-pid PID``
 in its own session (process group), passes the :class:`PointConfig` as a JSON file, and reads
 the worker's result from another JSON file (never from stdout).  Outcomes:
 
@@ -14,7 +14,9 @@ the worker's result from another JSON file (never from stdout).  Outcomes:
   the exit code / signal name and the tail of the worker's output.
 
 The worker's stdout and stderr go to a temporary log; its tail is kept in the record
-(``worker_log_tail``) for any status but ``ok``.
+(``worker_log_tail``) for any status but ``ok``. No worker outlives its sweep: Ctrl-C or
+SIGTERM of the parent stops the worker's group before the parent exits, and a worker whose
+parent died (kill -9) gets SIGTERM from the kernel, removes the temp folder and exits.
 """
 from __future__ import annotations
 
@@ -85,14 +87,17 @@ def worker_env(extra: Optional[dict] = None) -> dict:
 def execute_isolated(cfg: PointConfig, timeout_s: Optional[float] = DEFAULT_TIMEOUT_S,
                      env: Optional[dict] = None) -> dict:
     """Run ``cfg`` in a fresh subprocess; the :func:`point.execute`-style result dict."""
-    with tempfile.TemporaryDirectory(prefix="rtrl_moe_point_") as tmp:
+    # the worker may remove this folder itself when its parent dies (see _watch_parent)
+    with tempfile.TemporaryDirectory(prefix="rtrl_moe_point_", ignore_cleanup_errors=True) as tmp:
         tmp = Path(tmp)
         spec, result, log = tmp / "spec.json", tmp / "result.json", tmp / "worker.log"
         spec.write_text(json.dumps(cfg.to_dict()))
         cmd = [sys.executable, "-m", "rtrl_moe.bench.worker", "--spec", str(spec),
-               "--result", str(result)]
+               "--result", str(result), "--parent-pid", str(os.getpid())]
         t0 = time.perf_counter()
         with open(log, "wb") as logf:
+            # own session: a terminal's Ctrl-C reaches the sweep, which then stops the worker
+            # itself (below), instead of every process at once
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                                     env=worker_env(env), cwd=str(REPO_ROOT),
                                     start_new_session=True)
@@ -103,6 +108,9 @@ def execute_isolated(cfg: PointConfig, timeout_s: Optional[float] = DEFAULT_TIME
                 timed_out = True
                 _kill_group(proc)
                 rc = proc.returncode
+            except BaseException:  # Ctrl-C or SIGTERM of the sweep: no orphan, then go on up
+                _kill_group(proc, grace_s=2.0)
+                raise
         wall = time.perf_counter() - t0
         out: Optional[dict] = None
         if result.exists():
@@ -155,8 +163,43 @@ def run_point_isolated(cfg: PointConfig, timeout_s: Optional[float] = DEFAULT_TI
                        message=r.get("message"), run_id=run_id, **rec_extra)
 
 
-def worker_main(spec: str, result: str) -> int:
-    """Body of ``python -m rtrl_moe.bench _worker``: run the spec, write the result file."""
+PR_SET_PDEATHSIG = 1
+
+
+def _watch_parent(parent_pid: int, tmp: Path) -> None:
+    """Tie this worker's life to its parent's: when the parent dies (even by kill -9), the
+    kernel sends SIGTERM (Linux prctl PR_SET_PDEATHSIG); the handler removes the point's temp
+    folder, which nobody else will, and exits. A polling thread covers systems without prctl
+    and the race where the parent died before prctl ran."""
+    import shutil
+    import threading
+
+    def orphaned() -> bool:
+        return os.getppid() != parent_pid
+
+    def leave(*_):
+        if orphaned():
+            shutil.rmtree(tmp, ignore_errors=True)
+        os._exit(143)
+
+    signal.signal(signal.SIGTERM, leave)
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+    def poll():
+        while not orphaned():
+            time.sleep(1.0)
+        leave()
+    threading.Thread(target=poll, name="parent-watch", daemon=True).start()
+
+
+def worker_main(spec: str, result: str, parent_pid: Optional[int] = None) -> int:
+    """The child: run the spec, write the result file (atomically, never to stdout)."""
+    if parent_pid is not None:
+        _watch_parent(parent_pid, Path(spec).parent)
     cfg = PointConfig.from_dict(json.loads(Path(spec).read_text()))
     from ..records import sanitize
     from .point import execute
@@ -173,5 +216,7 @@ if __name__ == "__main__":
                                  description="internal: run one point spec (the sweep starts it)")
     ap.add_argument("--spec", required=True, help="JSON file of a PointConfig")
     ap.add_argument("--result", required=True, help="where the result JSON is written")
+    ap.add_argument("--parent-pid", type=int, default=None,
+                    help="exit (and clean up) when this process is no longer the parent")
     a = ap.parse_args()
-    sys.exit(worker_main(a.spec, a.result))
+    sys.exit(worker_main(a.spec, a.result, a.parent_pid))

@@ -9,6 +9,7 @@ from .schema import SCHEMA_VERSION, STATUSES, ResultsError, sanitize, validate_r
 from .store import (
     ResultsWarning,
     append_record,
+    ensure_appendable,
     iter_records,
     load_results,
     make_record,
@@ -17,7 +18,7 @@ from .store import (
     stored_keys,
 )
 
-__all__ = ["SCHEMA_VERSION", "STATUSES", "ResultsError", "ResultsWarning", "append_record", "git_info",
+__all__ = ["SCHEMA_VERSION", "STATUSES", "ResultsError", "ResultsWarning", "append_record", "ensure_appendable", "git_info",
            "iter_records", "load_results", "machine_info", "make_record", "new_run_id",
            "read_records", "result_files", "sanitize", "stored_keys", "utc_now",
            "validate_record"]

@@ -71,6 +71,21 @@ def dumps_record(record: dict) -> str:
     return json.dumps(sanitize(record), sort_keys=False, allow_nan=False, separators=(",", ":"))
 
 
+def ensure_appendable(path: Union[str, Path]) -> Path:
+    """Check, before any work, that records can be appended to ``path`` (its folder is made);
+    raises :class:`ResultsError` naming the path and why not."""
+    path = Path(path)
+    if path.is_dir():
+        raise ResultsError(path, None, "is a directory, not a results file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab"):
+            pass
+    except OSError as e:
+        raise ResultsError(path, None, f"cannot append records here: {e.strerror or e}") from None
+    return path
+
+
 class ResultsWarning(UserWarning):
     """Data a reader or writer set aside rather than lose or misread (a partial last line)."""
 

@@ -31,3 +31,12 @@ def hook_env(monkeypatch):
     monkeypatch.setenv("RTRL_MOE_BENCH_TEST_HOOKS", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     return dict(os.environ)
+
+
+@pytest.fixture
+def clean_tree(monkeypatch):
+    """The sweep sees a clean work tree at a fixed commit, whatever state this checkout is in
+    (the resume rule depends on it)."""
+    g = {"commit": "c" * 40, "dirty": False}
+    monkeypatch.setattr("rtrl_moe.bench.sweep.git_info", lambda: dict(g))
+    return g
