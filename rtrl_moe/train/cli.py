@@ -29,17 +29,22 @@ def build_parser() -> argparse.ArgumentParser:
                 description="Train a recurrent MoE (or RNN) on a synthetic task with one learner.",
                 epilog="Task definitions, accuracy and chance levels: the docstring of "
                        "rtrl_moe/tasks.py.")
-    p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--task", required=True, choices=TASKS,
+                   help="the task (rtrl_moe/tasks.py says what each one is)")
     p.add_argument("--learner", required=True, help=", ".join(_learner_names()))
     p.add_argument("--seq-len", type=argtypes.integer(1), required=True, help="tokens per sequence")
     p.add_argument("--steps", type=argtypes.integer(1), required=True,
                    help="training sequences (optimizer steps unless --every)")
     p.add_argument("--batch", type=argtypes.integer(1), default=8, help="rows per batch (8)")
     p.add_argument("--lr", type=argtypes.positive_float, default=2e-3, help="Adam learning rate (2e-3)")
-    p.add_argument("--seed", type=argtypes.integer(0), default=0)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--model", choices=("moe", "rnn"), default="moe")
+    p.add_argument("--seed", type=argtypes.integer(0), default=0,
+                   help="seed of the weights and the data (default: 0)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto takes a CUDA GPU when there is one (default: auto)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="(default: float32)")
+    p.add_argument("--model", choices=("moe", "rnn"), default="moe",
+                   help="moe (RecurrentMoE) or rnn (RecurrentRNN) (default: moe)")
     p.add_argument("--config", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                    help="model config fields, e.g. n_experts=8 topk=2 (MoEConfig / RNNConfig)")
     p.add_argument("--learner-arg", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
@@ -60,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue from this checkpoint up to --steps in total")
     p.add_argument("--eval-every", type=argtypes.integer(0), default=0, metavar="N",
                    help="every N steps, evaluate on a fixed held-out batch (0: never)")
+    p.add_argument("--threads", type=argtypes.integer(1), default=1,
+                   help="torch intra-op threads (default: 1; the models are small, and on a "
+                        "shared machine more threads contend: 2.2x slower steps seen under load)")
     p.add_argument("--print-every", type=argtypes.integer(0), default=None, metavar="N",
                    help="print a line every N steps (default: about 20 lines per run; 0: never)")
     return p

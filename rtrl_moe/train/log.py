@@ -3,6 +3,7 @@ resource figures each row carries."""
 from __future__ import annotations
 
 import csv
+import os
 import resource
 import sys
 from pathlib import Path
@@ -24,11 +25,16 @@ def cuda_peak_bytes(device: torch.device) -> int | None:
 
 
 class MetricsLog:
-    """metrics.csv (appended to on resume) and, when it imports, TensorBoard."""
+    """metrics.csv (appended to on resume) and, when it imports, TensorBoard.
 
-    def __init__(self, log_dir: Path):
+    ``keep_steps``: on a resume from step N, rows of later steps (written after the checkpoint
+    by the run that stopped) are dropped first, so no step appears twice."""
+
+    def __init__(self, log_dir: Path, keep_steps: int | None = None):
         log_dir.mkdir(parents=True, exist_ok=True)
         path = log_dir / "metrics.csv"
+        if keep_steps is not None and path.exists():
+            _drop_rows_after(path, keep_steps)
         new = not path.exists() or path.stat().st_size == 0
         self._file = open(path, "a", newline="")
         self._csv = csv.DictWriter(self._file, fieldnames=CSV_FIELDS)
@@ -54,6 +60,20 @@ class MetricsLog:
         self._file.close()
         if self._tb is not None:
             self._tb.close()
+
+
+def _drop_rows_after(path: Path, step: int) -> None:
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    kept = [r for r in rows if r.get("step", "").isdigit() and int(r["step"]) <= step]
+    if len(kept) == len(rows):
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        w.writeheader()
+        w.writerows({k: r.get(k, "") for k in CSV_FIELDS} for r in kept)
+    os.replace(tmp, path)
 
 
 def progress_line(row: dict, steps: int) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ def build_run(args) -> Run:
     if args.every is not None and args.clip is not None:
         raise UsageError("--clip applies to whole-sequence steps; it cannot be combined with "
                          "--every (learner.online steps the optimizer itself)")
+    torch.set_num_threads(args.threads)
     device = _resolve_device(args.device)
     task_kw = build.parse_assignments(args.task_arg, "--task-arg")
     task = build.make_task(args.task, args.seq_len, args.batch, args.seed, task_kw)
@@ -80,7 +82,24 @@ def build_run(args) -> Run:
               optimizer, log_dir, args.checkpoint or log_dir / "checkpoint.pt")
     if args.resume is not None:
         run.start_step = load_checkpoint(run, args.resume)
+    _check_writable(run)
     return run
+
+
+def _check_writable(run: Run) -> None:
+    """Before the first step: a run whose log or checkpoint cannot be written would otherwise
+    train to the end and then lose its result."""
+    for what, folder in (("--log-dir", run.log_dir), ("--checkpoint", run.checkpoint.parent)):
+        probe = folder / f".write-test-{os.getpid()}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise UsageError(f"{what} {folder}: cannot write there ({e.strerror or e})") \
+                from None
+    if run.checkpoint.is_dir():
+        raise UsageError(f"--checkpoint {run.checkpoint}: is a directory")
 
 
 def _sequence_updates(run: Run, step: int):
@@ -109,7 +128,7 @@ def train(run: Run) -> int:
     run.log_dir.mkdir(parents=True, exist_ok=True)
     (run.log_dir / "args.json").write_text(json.dumps(
         {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, indent=1))
-    log = MetricsLog(run.log_dir)
+    log = MetricsLog(run.log_dir, keep_steps=run.start_step if args.resume else None)
     print_every = args.print_every if args.print_every is not None else max(1, steps // 20)
     if run.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(run.device)

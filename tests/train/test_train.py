@@ -164,3 +164,28 @@ def test_real_process_bad_flag_has_no_traceback():
                      "--steps", "1")
     assert done.returncode == 2
     assert done.stderr == "error: argument --seq-len: must be >= 1 (a positive integer), got 0\n"
+
+
+@pytest.mark.parametrize("flag, where", [("--log-dir", "/proc/x"), ("--log-dir", "FILE/sub"),
+                                         ("--checkpoint", "FILE/sub/c.pt")])
+def test_unwritable_outputs_fail_before_training(tmp_path, capsys, flag, where):
+    (tmp_path / "FILE").write_text("a file")
+    where = where.replace("FILE", str(tmp_path / "FILE"))
+    argv = tiny(tmp_path, steps=10_000) + [flag, where]   # would take minutes if it trained
+    assert train_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {flag} ") and "cannot write" in err
+
+
+def test_resume_never_repeats_a_step_in_metrics_csv(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    assert train_main(tiny(tmp_path, steps=4) + ["--checkpoint", str(ckpt),
+                                                 "--checkpoint-every", "2"]) == 0
+    # the run went on to step 4; resume from a step-2 checkpoint as after a crash at step 3
+    import torch
+    c = torch.load(ckpt, weights_only=True)
+    c["step"] = 2
+    torch.save(c, ckpt)
+    assert train_main(tiny(tmp_path, steps=4) + ["--resume", str(ckpt)]) == 0
+    steps = [r["step"] for r in read_rows(tmp_path / "run" / "metrics.csv")]
+    assert steps == ["1", "2", "3", "4"]
