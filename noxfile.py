@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ nox.options.error_on_missing_interpreters = False
 
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"  # the interpreter running nox
 ASV = ("asv>=0.6.4", "virtualenv>=20.24")
+#: asv --bench regex of every benchmark whose name does not mention CUDA or NVML
+NOT_CUDA = r"^(?!.*(CUDA|Cuda|Nvml)).*$"
 
 
 def _install_project(session: nox.Session, extras: str = "") -> None:
@@ -55,22 +58,26 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def report(session: nox.Session) -> None:
-    """Sweep the quick preset then render reports/ (-- --preset long|train|full|gpu, --no-sweep)."""
+    """Sweep the quick preset into local/results/, render local/reports/ (git-ignored, so the
+    checkout stays clean); -- --results results/ --out reports/ refreshes the committed ones."""
     parser = argparse.ArgumentParser(prog="nox -s report --")
-    parser.add_argument("--preset", default="quick", help="sweep preset: quick (default), long, train, full, gpu")
-    parser.add_argument("--no-sweep", action="store_true", help="only re-render from results/")
-    parser.add_argument("--results", default="results/",
-                        help="results folder; the sweep appends to RESULTS/PRESET.jsonl")
-    parser.add_argument("--out", default="reports/", help="report output folder")
+    parser.add_argument("--preset", default="quick",
+                        help="sweep preset: quick (default), long, train, docs, full, gpu")
+    parser.add_argument("--no-sweep", action="store_true", help="only re-render from --results")
+    parser.add_argument("--results", default="local/results/",
+                        help="results folder; the sweep appends to RESULTS/PRESET.jsonl "
+                             "(default: local/results/, git-ignored)")
+    parser.add_argument("--out", default="local/reports/",
+                        help="report output folder (default: local/reports/, git-ignored)")
     args, extra = parser.parse_known_args(session.posargs)
     _install_project(session, "bench,report")
     if not args.no_sweep:
         out = os.path.join(args.results, f"{args.preset}.jsonl")
         session.run("python", "-m", "rtrl_moe.bench", "sweep", "--preset", args.preset,
                     "--out", out, *extra)
-    session.run("python", "-m", "rtrl_moe.bench", "report",
-                "--results", args.results, "--out", args.out)
-    session.log(f"report written under {args.out}")
+    session.run("python", "-m", "rtrl_moe.report", "--results", args.results, "--out", args.out)
+    session.log(f"report written to {args.out}index.html and {args.out}REPORT.md "
+                f"(from the records in {args.results})")
 
 
 @nox.session(python=PYTHON)
@@ -79,9 +86,14 @@ def bench(session: nox.Session) -> None:
     _asv_prepare(session)
     conf = str(ROOT / "asv.conf.json")
     args = list(session.posargs) or ["HEAD^!"]
+    if not any(a.startswith(("--bench", "-b")) for a in args) and not shutil.which("nvidia-smi"):
+        # one line instead of one "skipped" per GPU benchmark and parameter
+        session.log("no GPU (nvidia-smi not found): the CUDA benchmarks are left out")
+        args = ["--bench", NOT_CUDA, *args]
     session.run("asv", "run", "--config", conf, "--show-stderr", *args)
     session.run("asv", "publish", "--config", conf)
-    session.log("history site: .asv/html/index.html (asv preview serves it)")
+    session.log("history site: .asv/html/index.html; its pages load their JavaScript from the "
+                "network: open them in a connected browser, or serve them with asv preview")
 
 
 def _default_base() -> str:

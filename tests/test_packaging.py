@@ -138,3 +138,19 @@ def test_readme_commands():
     assert ".venv/bin/pip install -e '.[bench,report,dev]' && .venv/bin/nox -s report" in text
     assert ".venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest" in text
     assert ".venv/bin/pip install -e '.[test]'" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_main_command_writes_only_where_git_does_not_look():
+    """`nox -s report` (the README's main command) sweeps and renders under local/, which is
+    git-ignored, so a user's run leaves `git status` clean."""
+    import subprocess
+    src = (ROOT / "noxfile.py").read_text()
+    assert 'default="local/results/"' in src and 'default="local/reports/"' in src
+    for path in ("local/results/quick.jsonl", "local/reports/index.html", ".ci/out/alerts.txt",
+                 "results/quick.jsonl.lock"):
+        done = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
+        if done.returncode == 128:
+            pytest.skip("not a git checkout")
+        assert done.returncode == 0, f"{path} is not git-ignored"
+    assert subprocess.run(["git", "check-ignore", "-q", "results/quick.jsonl"],
+                          cwd=ROOT).returncode == 1

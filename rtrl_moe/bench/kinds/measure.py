@@ -42,6 +42,7 @@ def run(cfg: PointConfig, budget: Budget) -> dict:
     import rtrl_moe as rm
 
     from ..probes.gpu import CudaMonitor, NvmlSampler, cuda_device_ids
+    from ..probes.load import LoadMonitor
     from ..probes.rss import RssMonitor
     from ..timing import make_sync, matmul_flops_per_s, summarize, time_calls
 
@@ -94,8 +95,10 @@ def run(cfg: PointConfig, budget: Budget) -> dict:
             m.update(tr.accounted_step())
             for _ in range(cfg.warmup - 1):
                 tr.step(tr.stream())
+            load = LoadMonitor().start()
             times = time_calls(lambda: tr.step(tr.stream()), repeats=cfg.repeats, warmup=0,
                                sync=sync) if cfg.repeats else []
+            m.update(load.stop())
             sync()
             m.update(rss.stop())
             if cuda_mon is not None:

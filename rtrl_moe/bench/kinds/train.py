@@ -8,6 +8,7 @@ from ... import build
 from .. import spec
 from ..budget import Budget
 from ..config import DEFAULT_LR, PointConfig
+from ..probes.load import LoadMonitor
 from .step import StepRunner
 
 EVAL_BATCHES = (-1, -2)
@@ -27,6 +28,7 @@ def run(cfg: PointConfig, budget: Budget) -> dict:
     m: dict = {}
     tr.prefix_warmup()
     budget.apply()
+    load = LoadMonitor().start()
     t0 = time.perf_counter()
     try:
         for step in range(cfg.steps):
@@ -38,6 +40,7 @@ def run(cfg: PointConfig, budget: Budget) -> dict:
                 s = learner.stats or {}
                 curve.append([step + 1, s.get("loss"), s.get("accuracy")])
         t_train = time.perf_counter() - t0
+        m.update(load.stop())
         ev = build.evaluate(model, task, cfg.device, cfg.dtype, EVAL_BATCHES)
     finally:
         budget.lift()
