@@ -200,6 +200,46 @@ def train() -> list[PointConfig]:
     return _cpu_threads(pts)
 
 
+#: lengths of document 000's memory/time table
+DOC_TABLE_T = (32, 64, 128, 256, 512, 1024, 2048)
+#: a speed ratio is the median over pairs: each seed is one pair, both learners on its data
+PAIR_SEEDS = (0, 1, 2)
+
+
+def docs() -> list[PointConfig]:
+    """The documents' own workloads on the CPU, declared before the data (issue 9): their model
+    (d_model 32, 4 slots, 4 experts, top-2, read 2, write 2, H = 128) at their lengths. Runs in
+    pieces by label (``--label docs-memory`` ...), about 25 minutes in all on one core."""
+    pts: list[PointConfig] = []
+    # 000's table: memory of full BPTT, truncated BPTT (window 64, as its haystack command),
+    # sparse RTRL (the documents' "RTRL") and dense RTRL, at the table's lengths
+    for lr in ("bptt", "tbptt", "sparse-rtrl", "rtrl"):
+        pts += [_mem(lr, T, model=DOC, label="docs-memory", timeout_s=1800) for T in DOC_TABLE_T]
+    # 000's time columns, as pairs: the learners of one seed run back to back
+    for seed in PAIR_SEEDS:
+        for T in (32, 128, 512, 2048):
+            pts += [_time(lr, T, model=DOC, label="docs-time", repeats=3, seed=seed,
+                          timeout_s=1800) for lr in ("bptt", "tbptt", "sparse-rtrl")]
+    # 002's segment-tree speedups: a^n b^n (quick_verify, the documents' model) and haystack
+    # (verify_haystack, "8-token sequences"), over 4 lengths for a trend, 3 pairs each
+    for seed in PAIR_SEEDS:
+        pts += [_time(lr, T, model=DOC, label="docs-tree-anbn", repeats=3, seed=seed)
+                for T in (32, 64, 128, 256) for lr in ("sparse-rtrl", "tree-rtrl")]
+        pts += [_time(lr, T, model=DOC, task="haystack", label="docs-tree-haystack", repeats=3,
+                      seed=seed) for T in (8, 16, 32, 64) for lr in ("sparse-rtrl", "tree-rtrl")]
+    # out of memory as a crossover: bptt under a budget stated here, across the length the
+    # memory fit predicts; sparse-rtrl under the same budget at the longest of them
+    pts += [_mem("bptt", T, model=DOC, label="docs-budget", budget_mb=CPU_BUDGET_DOC_MB)
+            for T in (512, 1024, 2048, 4096, 8192)]
+    pts += [_mem("sparse-rtrl", 8192, model=DOC, label="docs-budget", budget_mb=CPU_BUDGET_DOC_MB,
+                 timeout_s=3600)]
+    # exactness on the documents' model
+    pts += [_agree(lr, T, model=DOC, label="docs-agree", timeout_s=1800)
+            for lr in ("rtrl", "sparse-rtrl", "tree-rtrl", "sparse-rtrl-readonly")
+            for T in (16, 64, 256)]
+    return _cpu_threads(pts)
+
+
 def gpu() -> list[PointConfig]:
     cuda = {"device": "cuda"}
     pts: list[PointConfig] = []
@@ -217,7 +257,8 @@ def gpu() -> list[PointConfig]:
 
 
 PRESETS: dict[str, Callable[[], list[PointConfig]]] = {"quick": quick, "long": long,
-                                                        "full": full, "gpu": gpu, "train": train}
+                                                        "full": full, "gpu": gpu, "train": train,
+                                                        "docs": docs}
 
 
 def get_preset(name: str) -> list[PointConfig]:

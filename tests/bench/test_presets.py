@@ -71,3 +71,22 @@ def test_long_preset_reaches_past_the_quick_lengths_and_shares_points_with_full(
     full_keys = {p.key() for p in get_preset("full")}
     shared = [p for p in long if p.task == "anbn"]
     assert shared and all(p.key() in full_keys for p in shared)
+
+
+def test_docs_preset_is_the_documents_workload_in_pairs():
+    from rtrl_moe.bench.presets import DOC, DOC_TABLE_T
+    pts = get_preset("docs")
+    assert len({p.key() for p in pts}) == len(pts)
+    assert all(p.model == DOC and p.threads == 1 for p in pts)      # one config, never pooled
+    mem = [p for p in pts if p.label == "docs-memory"]
+    for lr in ("bptt", "sparse-rtrl"):
+        assert sorted(p.seq_len for p in mem if p.learner == lr) == list(DOC_TABLE_T)
+    for label in ("docs-time", "docs-tree-anbn", "docs-tree-haystack"):
+        timed = [p for p in pts if p.label == label]
+        lengths = {p.seq_len for p in timed}
+        assert len(lengths) >= 4, label                             # a trend needs >= 4 lengths
+        for T in lengths:
+            for lr in {p.learner for p in timed}:
+                seeds = {p.seed for p in timed if p.seq_len == T and p.learner == lr}
+                assert len(seeds) >= 3, (label, T, lr)              # >= 3 pairs per ratio
+    assert {p.budget_mb for p in pts if p.label == "docs-budget"} == {256}
