@@ -224,7 +224,7 @@ def docs() -> list[PointConfig]:
     # (verify_haystack, "8-token sequences"), over 4 lengths for a trend, 3 pairs each
     for seed in PAIR_SEEDS:
         pts += [_time(lr, T, model=DOC, label="docs-tree-anbn", repeats=3, seed=seed)
-                for T in (32, 64, 128, 256) for lr in ("sparse-rtrl", "tree-rtrl")]
+                for T in (16, 64, 96, 256) for lr in ("sparse-rtrl", "tree-rtrl")]
         pts += [_time(lr, T, model=DOC, task="haystack", label="docs-tree-haystack", repeats=3,
                       seed=seed) for T in (8, 16, 32, 64) for lr in ("sparse-rtrl", "tree-rtrl")]
     # out of memory as a crossover: bptt under a budget stated here, across the length the
