@@ -160,5 +160,18 @@ def run(cfg: PointConfig, budget: Budget) -> dict:
                 m.update(matmul_flops_per_s(shape, dtype, dev))
                 if m["sensitivity_flops_per_s"] and m["matmul_flops_per_s"]:
                     m["matmul_fraction"] = m["sensitivity_flops_per_s"] / m["matmul_flops_per_s"]
+    m.update(floor_metrics(m))
     return m
+
+
+def floor_metrics(m: dict) -> dict:
+    """Exact RTRL cannot beat its update's FLOPs: the floor is those FLOPs at this process's
+    rate for one plain matmul of the update's shape; ``floor_fraction`` = floor / step time
+    per token (1.0 = a step that does nothing but the update, at the matmul rate)."""
+    flops, rate, step = (m.get("sensitivity_flops_per_step"), m.get("matmul_flops_per_s"),
+                         m.get("time_per_token_ns"))
+    if not (flops and rate and step):
+        return {"floor_ns_per_step": None, "floor_fraction": None}
+    floor = flops / rate * 1e9
+    return {"floor_ns_per_step": floor, "floor_fraction": floor / step}
 
