@@ -5,6 +5,7 @@ It knows records, not models or learners: ``schema`` (version, required fields, 
 keys) and ``machine`` (machine, commit and run identity written into every record).
 """
 from .machine import git_info, machine_info, new_run_id, utc_now
+from .provenance import code_fingerprints, stale_parts
 from .schema import SCHEMA_VERSION, STATUSES, ResultsError, sanitize, validate_record
 from .store import (
     ResultsWarning,
@@ -18,7 +19,7 @@ from .store import (
     stored_keys,
 )
 
-__all__ = ["SCHEMA_VERSION", "STATUSES", "ResultsError", "ResultsWarning", "append_record", "ensure_appendable", "git_info",
+__all__ = ["SCHEMA_VERSION", "STATUSES", "code_fingerprints", "stale_parts", "ResultsError", "ResultsWarning", "append_record", "ensure_appendable", "git_info",
            "iter_records", "load_results", "machine_info", "make_record", "new_run_id",
            "read_records", "result_files", "sanitize", "stored_keys", "utc_now",
            "validate_record"]

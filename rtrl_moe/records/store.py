@@ -48,6 +48,7 @@ def make_record(*, config: dict, status: str, metrics: Optional[dict] = None,
                 machine: Optional[dict] = None, git: Optional[dict] = None,
                 **extra: Any) -> dict:
     from .machine import git_info, machine_info, new_run_id, utc_now
+    from .provenance import code_fingerprints
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     g = git if git is not None else git_info()
@@ -62,6 +63,7 @@ def make_record(*, config: dict, status: str, metrics: Optional[dict] = None,
         "status": status,
         "message": message if status != "ok" else None,
         "metrics": metrics or {},
+        "code": code_fingerprints(),   # which source it measured (records/provenance.py)
     }
     rec.update(extra)
     return sanitize(rec)

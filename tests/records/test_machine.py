@@ -27,3 +27,19 @@ def test_machine_id_is_hardware_and_software_not_the_hostname():
     for change in ({"cores": 4}, {"torch": "2.14.1"}, {"gpu": "H100", "gpu_count": 1},
                    {"ram_bytes": 2 * 25276514304}, {"cpu": "Intel Xeon"}):
         assert machine_id({**a, **change}) != machine_id(a), change
+
+
+def test_code_fingerprints_change_with_the_source_they_cover(tmp_path):
+    import shutil
+
+    from rtrl_moe.records.provenance import PACKAGE, code_fingerprints, stale_parts
+    copy = tmp_path / "rtrl_moe"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = code_fingerprints(str(copy))
+    assert before == code_fingerprints(str(PACKAGE))
+    (copy / "learners" / "rtrl.py").write_text((copy / "learners" / "rtrl.py").read_text() + "#\n")
+    after = code_fingerprints(str(copy))
+    assert after["library"] != before["library"] and after["harness"] == before["harness"]
+    assert stale_parts({"code": before}, after) == ["library"]
+    assert stale_parts({"code": after}, after) == []
+    assert stale_parts({}, after) is None
