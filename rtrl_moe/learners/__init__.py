@@ -2,10 +2,11 @@
 from .base import Learner, iter_steps
 from .bptt import BPTT, TBPTT, CheckpointBPTT
 from .rtrl import DenseRTRL, SparseReadOnlyRTRL, SparseRTRL
+from .snap import SnAp1, SnAp2
 from .tree_rtrl import TreeRTRL
 
 _REGISTRY = {cls.name: cls for cls in (BPTT, TBPTT, CheckpointBPTT, DenseRTRL, SparseRTRL,
-                                       TreeRTRL, SparseReadOnlyRTRL)}
+                                       TreeRTRL, SparseReadOnlyRTRL, SnAp1, SnAp2)}
 LEARNERS = tuple(_REGISTRY)
 
 
