@@ -91,6 +91,8 @@ class SnAp(ApproxLearner):
         ``P`` is one example's bucket, ``[G, S, u, n]``."""
         G, S, u, n = P.shape
         k = w.numel()
+        if u == self.d and G == 1:
+            return self._update_whole_slots(P[0], cols[0], J_h, J_theta, w)
         Jh = J_h.view(k, self.d, S, self.d).permute(1, 3, 0, 2)        # [d_row, d_col, k, S]
         Jh = Jh[U[:, :, None], U[:, None, :]]                         # [G, u, u, k, S]
         Jh = Jh.permute(0, 3, 1, 4, 2).reshape(G, k * u, S * u)
@@ -100,6 +102,19 @@ class SnAp(ApproxLearner):
         new = torch.baddbmm(Jt, Jh, P.reshape(G, S * u, n))
         P.index_copy_(1, w, new.view(G, k, u, n))
         self.counters["sensitivity_flops"] += 2 * G * k * u * S * u * n
+
+    def _update_whole_slots(self, P, cols, J_h, J_theta, w):
+        """The block that keeps whole slots (``U`` = every unit): no gather of J_h's rows,
+        and J_theta's columns as a view where they are contiguous (the MoE's dense block)."""
+        S, d, n = P.shape
+        c0 = int(cols[0])
+        if int(cols[-1]) - c0 + 1 == n:
+            Jt = J_theta[:, c0:c0 + n]
+        else:
+            Jt = J_theta.index_select(1, cols)
+        new = torch.addmm(Jt, J_h, P.view(S * d, n))
+        P.index_copy_(0, w, new.view(-1, d, n))
+        self.counters["sensitivity_flops"] += 2 * J_h.shape[0] * S * d * n
 
     def _accumulate(self, g):
         B = g.shape[0]

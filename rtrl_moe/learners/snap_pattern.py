@@ -39,8 +39,18 @@ def groups(model, names: list[str], order: int) -> list[tuple[torch.Tensor, torc
         offsets[n] = at
         at += params[n].numel()
     if hasattr(model.cfg, "n_slots"):
-        return _moe_groups(model, names, params, offsets, order)
-    return _rnn_groups(model, names, params, offsets, order)
+        return _merged(_moe_groups(model, names, params, offsets, order))
+    return _merged(_rnn_groups(model, names, params, offsets, order))
+
+
+def _merged(groups):
+    """Groups with the same units share all their rows, so they are one block: fewer, wider
+    blocks (a dense RNN's snap-2 becomes plain dense RTRL)."""
+    by_units: dict = {}
+    for units, cols in groups:
+        by_units.setdefault(tuple(units.tolist()), []).append(cols)
+    return [(torch.tensor(u, dtype=torch.long), torch.cat(cs).sort().values)
+            for u, cs in by_units.items()]
 
 
 def _rows_columns(params, offsets, name, row) -> torch.Tensor:
