@@ -38,14 +38,6 @@ class ApproxLearner(Learner):
     def state_params(self) -> dict:
         return {n: self._frozen[n] for n in self.state_names}
 
-    def offsets(self) -> dict[str, int]:
-        """Where each state parameter's entries start in the flat vector of all of them."""
-        out, at = {}, 0
-        for n, size in zip(self.state_names, self.sizes):
-            out[n] = at
-            at += size
-        return out
-
     def flat(self, per_name: dict, lead: int) -> torch.Tensor:
         """``{name: [*lead_dims, *shape]}`` -> ``[*lead_dims, n_state]`` in state_names order."""
         return torch.cat([per_name[n].reshape(*per_name[n].shape[:lead], -1)

@@ -32,6 +32,7 @@ import torch
 
 from ..rnn import RecurrentRNN
 from .approx import ApproxLearner
+from .base import IGNORE
 
 
 class RFLO(ApproxLearner):
@@ -75,7 +76,7 @@ class RFLO(ApproxLearner):
     def _readout_error(self, x_t, y_t):
         """``dl/dlogits`` for this step (None without a target); the output layer's exact
         gradient goes into ``out_grads`` on the way."""
-        if not bool((y_t != -100).any()):
+        if not bool((y_t != IGNORE).any()):
             return None
         with torch.enable_grad():
             logits = self.model.readout(x_t, self.h.detach())
