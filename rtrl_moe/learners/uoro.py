@@ -27,6 +27,7 @@ stays unbiased because ``J_theta`` vanishes on exactly the rows the noise leaves
 from __future__ import annotations
 
 import torch
+
 from .approx import ApproxLearner, slot_layout, written_slots
 
 
