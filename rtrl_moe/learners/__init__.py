@@ -1,11 +1,14 @@
 """The learners, by the names used everywhere (CLI, harness, asv, report)."""
 from .base import Learner, iter_steps
 from .bptt import BPTT, TBPTT, CheckpointBPTT
+from .rflo import RFLO
 from .rtrl import DenseRTRL, SparseReadOnlyRTRL, SparseRTRL
+from .snap import SnAp1, SnAp2
 from .tree_rtrl import TreeRTRL
+from .uoro import UORO
 
 _REGISTRY = {cls.name: cls for cls in (BPTT, TBPTT, CheckpointBPTT, DenseRTRL, SparseRTRL,
-                                       TreeRTRL, SparseReadOnlyRTRL)}
+                                       TreeRTRL, SparseReadOnlyRTRL, SnAp1, SnAp2, UORO, RFLO)}
 LEARNERS = tuple(_REGISTRY)
 
 
@@ -17,7 +20,8 @@ def learner_class(name: str) -> type[Learner]:
 
 
 def make_learner(name: str, model, **kwargs) -> Learner:
-    """A learner by name; kwargs: ``k`` (tbptt window, ckpt-bptt segment), ``n`` (tree buffer)."""
+    """A learner by name; kwargs: ``k`` (tbptt window, ckpt-bptt segment), ``n`` (tree buffer),
+    ``seed`` (uoro's noise, rflo's feedback matrix), ``feedback`` (rflo: "random" or "true")."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown learner {name!r}; choose one of {', '.join(LEARNERS)}")
     try:
