@@ -33,6 +33,7 @@ from .approx import ApproxLearner, slot_layout, written_slots
 
 
 class SnAp(ApproxLearner):
+    uses_torch_func = True   # the written rows' Jacobians come from torch.func
     order = 1
 
     def __init__(self, model):

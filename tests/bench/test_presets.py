@@ -1,5 +1,5 @@
 """Presets cover what the issue asks for (checked on the lists, nothing is run)."""
-from rtrl_moe import LEARNERS
+from rtrl_moe.bench.presets import ALL_LEARNERS
 from rtrl_moe.bench.presets import get_preset
 
 
@@ -8,13 +8,13 @@ def test_quick_covers_the_issue():
     assert len({p.key() for p in pts}) == len(pts)                  # no duplicates
     assert all(p.threads == 1 for p in pts)
     mem = [p for p in pts if p.label == "memory-curve"]
-    assert {p.learner for p in mem} == set(LEARNERS)                # every learner
+    assert {p.learner for p in mem} == set(ALL_LEARNERS)            # every exact and baseline learner
     assert max(p.seq_len for p in mem) >= 16384
     for lr in ("bptt", "tbptt", "sparse-rtrl"):
         assert max(p.seq_len for p in mem if p.learner == lr) >= 4096
     assert all(p.repeats == 0 for p in mem)                          # memory only
     timing = [p for p in pts if p.label == "timing"]
-    assert {p.learner for p in timing} == set(LEARNERS) and all(p.repeats >= 5 for p in timing)
+    assert {p.learner for p in timing} == set(ALL_LEARNERS) and all(p.repeats >= 5 for p in timing)
     agree = [p for p in pts if p.kind == "agree"]
     assert {"float32", "float64"} <= {p.dtype for p in agree}
     assert len({p.seq_len for p in agree}) >= 3
