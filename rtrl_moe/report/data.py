@@ -24,6 +24,13 @@ MEMORY_FIELDS = (
     ("metrics.nvml_used_peak", "NVML used, peak"),
 )
 
+RTRL_ALL = ("rtrl", "sparse-rtrl", "tree-rtrl")
+PEAK = "metrics.tensor_bytes_peak"
+SAVED = "metrics.tensor_bytes_saved_peak"
+STATE = "metrics.tensor_bytes_learner_state"
+TSTEP = "metrics.time_step_median_ns"
+TIQR = "metrics.time_step_iqr_ns"
+
 ITEMSIZE = {"float64": 8, "double": 8, "float32": 4, "float": 4, "float16": 2,
             "bfloat16": 2, "half": 2}
 

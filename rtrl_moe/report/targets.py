@@ -11,7 +11,7 @@ judged per machine and device, on ``measure`` records of the config the target n
 * the sensitivity update at least 50% of the same machine's matmul rate for its shape
   (``metrics.matmul_fraction``) on those two configs.
 
-Speedups pair the two learners within one run and config (``checks.matched``), so machine load
+Speedups pair the two learners within one run and config (``curves.matched``), so machine load
 between runs cannot fake a ratio.
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import checks as c
-from .data import col, machine_label, num, select
+from .curves import matched, pair_model
+from .data import col, machine_label, num, select, series_key
 
 MET, MISSED, NOT_MEASURED = "MET", "MISSED", "NOT MEASURED"
 FRACTION = "metrics.matmul_fraction"
@@ -61,15 +61,15 @@ def _expert_shares(df: pd.DataFrame) -> dict:
     expert-heavy config; a record without them (an RNN, an old record) gives NaN, which no
     config predicate accepts."""
     share = num(df, "metrics.n_expert_params") / num(df, "metrics.n_state_params")
-    keys = c.series_key(df, with_kwargs=False, with_run=True)
+    keys = series_key(df, with_kwargs=False, with_run=True)
     return {k: float(g.median()) for k, g in share.groupby(keys, sort=False)}
 
 
 def _speedup(df: pd.DataFrame, t: Target, config) -> tuple[str, str]:
-    m, rows = c.matched(df, t.slow, t.fast)
+    m, rows = matched(df, t.slow, t.fast)
     if len(m):
         shares = _expert_shares(rows)
-        keep = [config(c._pair_model(k), shares.get(k, float("nan"))) for k in m["key"]]
+        keep = [config(pair_model(k), shares.get(k, float("nan"))) for k in m["key"]]
         m = m[keep]
     if len(m) == 0:
         return NOT_MEASURED, f"no `measure` pair of {t.slow} and {t.fast} on this config in one run"
@@ -89,8 +89,8 @@ def _fraction(df: pd.DataFrame) -> tuple[str, str]:
         d = d[num(d, FRACTION).notna()]
     if len(d):
         shares = _expert_shares(d)
-        keys = c.series_key(d, with_kwargs=False, with_run=True)
-        d = d[[_slots_config(c._pair_model(k), shares[k]) or _experts_config(c._pair_model(k), shares[k])
+        keys = series_key(d, with_kwargs=False, with_run=True)
+        d = d[[_slots_config(pair_model(k), shares[k]) or _experts_config(pair_model(k), shares[k])
                for k in keys]]
     if len(d) == 0:
         return NOT_MEASURED, f"no `measure` record with {FRACTION} on the speed configs"
