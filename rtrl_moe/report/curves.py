@@ -4,14 +4,13 @@ targets rest on."""
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .data import TIQR, TSTEP, col, doc_mask, kwargs_json, num, select, series_key
+from .data import TIQR, TSTEP, SeriesKey, col, doc_mask, kwargs_json, num, select, series_key
 from .evidence import show
 from .fmt import fmt_bytes, fmt_slope, fmt_T
 
@@ -25,7 +24,7 @@ def _is_doc_config(df: pd.DataFrame) -> bool:
 @dataclass
 class Curve:
     learner: str
-    key: str
+    key: SeriesKey
     T: np.ndarray
     y: np.ndarray
     rows: pd.DataFrame
@@ -170,11 +169,3 @@ def matched(df, a, b, field=TSTEP, iqr=TIQR, task=None, device=None):
     else:
         rows = rows.iloc[0:0]
     return m, rows
-
-
-def pair_model(key: str) -> dict:
-    """The model config of a matched pair (the JSON part of its key)."""
-    try:
-        return json.loads(key.split("|")[6])
-    except (IndexError, ValueError):
-        return {}

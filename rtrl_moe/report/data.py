@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -135,23 +136,51 @@ def _json(d: dict) -> str:
     return json.dumps({k: _canon(v) for k, v in d.items()}, sort_keys=True, default=str)
 
 
+@dataclass(frozen=True, order=True)
+class SeriesKey:
+    """What a point was measured on, apart from learner, T and seed: points with equal keys form
+    one series over T, and two learners with equal keys (and run) form a matched pair.
+
+    Every field is text as the record gives it (batch as a float's text, model and kwargs as
+    sorted JSON), so ``str(key)`` reads the same in the notes whatever the record's types."""
+    machine_id: str
+    device: str
+    dtype: str
+    batch: str
+    task: str
+    model_type: str
+    model: str                      # config.model, sorted JSON
+    kwargs: str | None = None       # config.learner_kwargs, sorted JSON (None: not part of the key)
+    run_id: str | None = None       # None: not part of the key
+
+    def __str__(self) -> str:
+        return "|".join(v for v in astuple(self) if v is not None)
+
+    @property
+    def config(self) -> SeriesKey:
+        """The key without the learner kwargs: the config that the learners' series share."""
+        return replace(self, kwargs=None)
+
+    @property
+    def model_config(self) -> dict:
+        try:
+            return json.loads(self.model)
+        except ValueError:
+            return {}
+
+
 def series_key(df: pd.DataFrame, with_kwargs: bool = True, with_run: bool = False) -> pd.Series:
-    """A string naming what a point was measured on, apart from learner, T and seed."""
+    """Per row, its SeriesKey; kwargs and run_id are part of it only if asked for."""
     if len(df) == 0:
         return pd.Series([], dtype=object)
     model = df["_model"] if "_model" in df.columns else _nested(df, "config.model").map(_json)
-    parts = [col(df, "machine.machine_id").astype(str), col(df, "config.device").astype(str),
-             col(df, "config.dtype").astype(str), num(df, "config.batch").astype(str),
-             col(df, "config.task").astype(str), col(df, "config.model_type").fillna("moe").astype(str),
-             model]
-    if with_kwargs:
-        parts.append(df["_kw"] if "_kw" in df.columns else _nested(df, "config.learner_kwargs").map(_json))
-    if with_run:
-        parts.append(col(df, "run_id").astype(str))
-    key = parts[0]
-    for p in parts[1:]:
-        key = key + "|" + p
-    return key
+    absent = [None] * len(df)
+    keys = map(SeriesKey, col(df, "machine.machine_id").astype(str), col(df, "config.device").astype(str),
+               col(df, "config.dtype").astype(str), num(df, "config.batch").astype(str),
+               col(df, "config.task").astype(str), col(df, "config.model_type").fillna("moe").astype(str),
+               model, kwargs_json(df) if with_kwargs else absent,
+               col(df, "run_id").astype(str) if with_run else absent)
+    return pd.Series(list(keys), index=df.index, dtype=object)
 
 
 def doc_mask(df: pd.DataFrame) -> pd.Series:

@@ -178,11 +178,11 @@ def crossover_rows(df: pd.DataFrame) -> list:
     if len(d) == 0:
         return out
     bp = curves(d, PEAK, ("bptt",))
-    bs = {cv.key.rsplit("|", 1)[0]: cv for cv in curves(d, SAVED, ("bptt",))}
+    bs = {cv.key.config: cv for cv in curves(d, SAVED, ("bptt",))}
     for lr in RTRL_ALL:
         for rc in curves(d, PEAK, (lr,), min_len=1):
-            base = rc.key.rsplit("|", 1)[0]
-            bc = next((x for x in bp if x.key.rsplit("|", 1)[0] == base), None)
+            base = rc.key.config
+            bc = next((x for x in bp if x.key.config == base), None)
             if bc is None:
                 continue
             H = num(rc.rows, "metrics.H").dropna()
@@ -237,7 +237,7 @@ def crossover(df: pd.DataFrame):
     if bc is not None:
         ax.plot(bc.T, bc.y, "o-", color=color("bptt"), label="bptt tensor_bytes_peak", ms=4)
     for i, r in enumerate(rows):
-        if bc is None or r["key"] != bc.key.rsplit("|", 1)[0]:
+        if bc is None or r["key"] != bc.key.config:
             continue
         lr = r["learner"]
         ax.axhline(r["rtrl_level"], color=color(lr, i), lw=1.5, label=f"{lr} tensor_bytes_peak (median)")
@@ -264,7 +264,7 @@ def speedup(df: pd.DataFrame):
         m, _ = matched(df, slow, fast)
         if len(m) == 0:
             continue
-        m = m.assign(task=m["key"].str.split("|").str[4], r=m["va"] / m["vb"])
+        m = m.assign(task=[k.task for k in m["key"]], r=m["va"] / m["vb"])
         for task, g in m.groupby("task", sort=True):
             s = g.groupby("T")["r"].median().sort_index()
             lines.append((f"{slow} / {fast} ({task})", s, fast))

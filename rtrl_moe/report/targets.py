@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .curves import matched, pair_model
+from .curves import matched
 from .data import col, machine_label, num, select, series_key
 
 MET, MISSED, NOT_MEASURED = "MET", "MISSED", "NOT MEASURED"
@@ -69,7 +69,7 @@ def _speedup(df: pd.DataFrame, t: Target, config) -> tuple[str, str]:
     m, rows = matched(df, t.slow, t.fast)
     if len(m):
         shares = _expert_shares(rows)
-        keep = [config(pair_model(k), shares.get(k, float("nan"))) for k in m["key"]]
+        keep = [config(k.model_config, shares.get(k, float("nan"))) for k in m["key"]]
         m = m[keep]
     if len(m) == 0:
         return NOT_MEASURED, f"no `measure` pair of {t.slow} and {t.fast} on this config in one run"
@@ -90,7 +90,7 @@ def _fraction(df: pd.DataFrame) -> tuple[str, str]:
     if len(d):
         shares = _expert_shares(d)
         keys = series_key(d, with_kwargs=False, with_run=True)
-        d = d[[_slots_config(pair_model(k), shares[k]) or _experts_config(pair_model(k), shares[k])
+        d = d[[_slots_config(k.model_config, shares[k]) or _experts_config(k.model_config, shares[k])
                for k in keys]]
     if len(d) == 0:
         return NOT_MEASURED, f"no `measure` record with {FRACTION} on the speed configs"

@@ -26,8 +26,8 @@ def gpu_speedup(learners=("sparse-rtrl",), min_speedup=2.0):
             for dev in ("cpu", "cuda"):
                 d = select(df, kind="measure", learner=lr, device=dev)
                 d = d[num(d, TSTEP).notna()] if len(d) else d
-                k = (col(d, "machine.machine_id").astype(str) + "|" + num(d, "config.seq_len").astype(str) + "|" +
-                     series_key(d.assign(**{"config.device": ""})).astype(str)) if len(d) else pd.Series(dtype=str)
+                # the same point on either device: its key with the device left out
+                k = series_key(d.assign(**{"config.device": ""})) if len(d) else pd.Series(dtype=object)
                 parts.append(pd.DataFrame({"k": k.values, "t": num(d, TSTEP).values,
                                            "T": num(d, "config.seq_len").values}).groupby(["k", "T"], as_index=False).median()
                              if len(d) else pd.DataFrame(columns=["k", "T", "t"]))

@@ -155,20 +155,16 @@ def arith_line(a):
             f"{', the documents config d_model=32, n_slots=4' if a['doc_config'] else ''})")
 
 
-def _base(key: str) -> str:
-    """A curve's key without the learner kwargs (the config the learners share)."""
-    return key.rsplit("|", 1)[0]
-
-
 def measured_state(df, learner="rtrl", model=None, base=None):
     """RTRL learner state per sequence (median over T) of one series: the one measured on the
-    given config (base key, or model json) where there is one, else the representative one."""
+    given config (base: a SeriesKey's config, or model: its model JSON) where there is one, else
+    the representative one."""
     learners = RTRL_ALL if learner == "any" else (learner,)
     cs = curves(df, STATE, learners, min_len=1)
     if base is not None:
-        cs = [x for x in cs if _base(x.key) == base]
-    elif model is not None and any(model in x.key for x in cs):
-        cs = [x for x in cs if model in x.key]
+        cs = [x for x in cs if x.key.config == base]
+    elif model is not None and any(x.key.model == model for x in cs):
+        cs = [x for x in cs if x.key.model == model]
     c = pick(cs)
     if c is None:
         return None, None
@@ -329,7 +325,7 @@ def memory_ratio(T, doc_ratio, doc_bptt, doc_rtrl, doc_text):
         notes.append(f"with RTRL's sensitivity matrix counted: {fmt_bytes(doc_bptt)} / {fmt_bytes(a['bytes'])} = "
                      f"{arith:,.4g}x")
         c = bptt_saved_curve(df)
-        meas_state, sc = measured_state(df, "any", base=_base(c.key)) if c is not None else (None, None)
+        meas_state, sc = measured_state(df, "any", base=c.key.config) if c is not None else (None, None)
         rows = show(a["rows"], ("metrics.H", "metrics.n_state_params"))
         meas = None
         if c is not None and not meas_state:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..curves import curves, matched, pair_model, per_learner, rows_of
+from ..curves import curves, matched, per_learner, rows_of
 from ..data import TIQR, TSTEP, machine_label
 from ..evidence import CONFIRMED, MAX_ROWS, NOT_MEASURED, PARTIAL, REFUTED, Evidence, nm, show
 from ..fmt import fmt_num, fmt_T, names, per_T
@@ -53,7 +53,7 @@ def speedup_range(lo_doc, hi_doc, slow="sparse-rtrl", fast="tree-rtrl", margin=1
         m, rows = matched(df, slow, fast)
         if len(m) == 0:
             return nm(f"no `measure` pair of {slow} and {fast} in the same run and config", figure="speedup")
-        m = m.assign(r=m["va"] / m["vb"], task=m["key"].str.split("|").str[4])
+        m = m.assign(r=m["va"] / m["vb"], task=[k.task for k in m["key"]])
         per = m.groupby("task", sort=True)["r"].median()
         inside = [(lo_doc / margin) <= x <= (hi_doc * margin) for x in per]
         text = "; ".join(f"{t}: {x:.3g}x" for t, x in per.items()) + f"; documented {lo_doc:g}-{hi_doc:g}x"
@@ -157,7 +157,7 @@ def flops_ratio(doc_ratio=None, doc_text="", square_write=False):
         notes = []
         m, rows = matched(df, sparse, "rtrl", field="metrics.sensitivity_flops_per_step", iqr=None)
         if len(m):
-            ar = [arith_of(pair_model(k)) for k in m["key"]]
+            ar = [arith_of(k.model_config) for k in m["key"]]
             m = m.assign(arith=[a for a, _ in ar], how=[h for _, h in ar])
             m = m[m["arith"].notna()]
             if doc_ratio is not None:
