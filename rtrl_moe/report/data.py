@@ -1,6 +1,6 @@
 """Reading results/ into one DataFrame, and small accessors on it.
 
-The report reads records only through the harness's reader
+The report reads records only through their own reader
 (``rtrl_moe.records.load_results``), which rejects a malformed line or an unknown schema
 with the file and line; the report lets that error propagate.
 """
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from rtrl_moe.records import load_results, result_files
 
 #: memory fields, in the order the figures show them: (column, label)
 MEMORY_FIELDS = (
@@ -36,10 +38,6 @@ ITEMSIZE = {"float64": 8, "double": 8, "float32": 4, "float": 4, "float16": 2,
             "bfloat16": 2, "half": 2}
 
 
-def result_files(results_dir: Path) -> list[Path]:
-    return sorted(p for p in Path(results_dir).rglob("*.jsonl") if p.is_file())
-
-
 def load(results_dir) -> tuple[pd.DataFrame, str]:
     """All records under results_dir as one DataFrame (sorted deterministically)."""
     p = Path(results_dir)
@@ -47,8 +45,7 @@ def load(results_dir) -> tuple[pd.DataFrame, str]:
         raise FileNotFoundError(f"results directory {str(p)!r} does not exist")
     if not result_files(p):
         return pd.DataFrame(), "none (no *.jsonl files)"
-    # the harness's reader: its errors name the file and line; they propagate
-    from rtrl_moe.records import load_results
+    # the records' own reader: its errors name the file and line; they propagate
     return normalise(load_results(p)), "rtrl_moe.records.load_results"
 
 
