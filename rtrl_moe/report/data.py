@@ -206,20 +206,12 @@ def select(df: pd.DataFrame, *, kind=None, learner=None, task=None, status="ok",
         vals = [v] if isinstance(v, (str, int, float)) else list(v)
         return c.isin(vals)
 
-    if kind is not None:
-        m &= among("config.kind", kind)
-    if learner is not None:
-        m &= among("config.learner", learner)
-    if task is not None:
-        m &= among("config.task", task)
-    if status is not None:
-        m &= among("status", status)
-    if device is not None:
-        m &= among("config.device", device)
-    if dtype is not None:
-        m &= among("config.dtype", dtype)
-    if model_type is not None:
-        m &= among("config.model_type", model_type, fill="moe")
+    for name, v, fill in (("config.kind", kind, None), ("config.learner", learner, None),
+                          ("config.task", task, None), ("status", status, None),
+                          ("config.device", device, None), ("config.dtype", dtype, None),
+                          ("config.model_type", model_type, "moe")):  # no model_type: a MoE
+        if v is not None:
+            m &= among(name, v, fill)
     if seq_len is not None:
         vals = [seq_len] if isinstance(seq_len, (int, float)) else list(seq_len)
         m &= num(df, "config.seq_len").isin([float(v) for v in vals])

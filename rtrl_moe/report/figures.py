@@ -77,6 +77,19 @@ def _learner_sort(key):
     return (ORDER.index(learner) if learner in ORDER else len(ORDER), key)
 
 
+def _over_T(ax, ylabel: str, logy: bool = False, title: str | None = None) -> None:
+    """The axes of a figure over sequence length: T on a log2 scale, a grid, a small legend."""
+    ax.set_xscale("log", base=2)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("sequence length T")
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+
+
 def _curves_by_label(df, field, kind="measure", learners=None):
     """One representative curve per (learner, kwargs): the documents' config first."""
     d = select(df, kind=kind, learner=learners)
@@ -113,13 +126,7 @@ def memory(df: pd.DataFrame):
             ys = b.fillna(ymax * 2).to_numpy(float)
             ax.plot(num(g, "config.seq_len"), ys, "x", color=color(lr, i), ms=10, mew=2,
                     label=f"{_label(lr, kw)}: out of memory (at budget)")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("sequence length T")
-        ax.set_ylabel("bytes")
-        ax.set_title(lab, fontsize=10)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        _over_T(ax, "bytes", logy=True, title=lab)
     return fig
 
 
@@ -132,12 +139,7 @@ def time(df: pd.DataFrame):
         iqr = num(cv.rows, TIQR).groupby(num(cv.rows, "config.seq_len")).median().reindex(cv.T).to_numpy(float)
         err = np.nan_to_num(iqr / cv.T / 2)
         ax.errorbar(cv.T, cv.y, yerr=err, fmt="o-", color=color(lr, i), label=_label(lr, kw), ms=4, capsize=2)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("time per token (ns), median ± IQR/2")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    _over_T(ax, "time per token (ns), median ± IQR/2", logy=True)
     return fig
 
 
@@ -162,12 +164,7 @@ def agreement(df: pd.DataFrame):
         ax.plot(s.index.to_numpy(float), y, style, color=color(lr, i), label=f"{_label(lr, kw)} {dt}", ms=4,
                 alpha=1.0 if dt == "float64" else 0.6)
     ax.axhline(EXACT_TOL, color="k", lw=1, ls=":", label="exact: 1e-10 (float64)")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("relative L2 gradient error vs bptt")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    _over_T(ax, "relative L2 gradient error vs bptt", logy=True)
     return fig
 
 
@@ -246,12 +243,7 @@ def crossover(df: pd.DataFrame):
         if math.isfinite(r["measured"]):
             ax.plot([r["measured"]], [r["rtrl_level"]], "*", color=color(lr, i), ms=14, mec="k",
                     label=f"{lr}: measured T*")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("bytes")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    _over_T(ax, "bytes", logy=True)
     return fig
 
 
@@ -276,11 +268,7 @@ def speedup(df: pd.DataFrame):
         ax.plot(s.index.to_numpy(float), s.to_numpy(float), styles[i % len(styles)], color=color(fast, i),
                 label=lab, ms=5)
     ax.axhline(1.0, color="k", lw=1, ls=":")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("speedup: time(slow) / time(fast), same run and config")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    _over_T(ax, "speedup: time(slow) / time(fast), same run and config")
     return fig
 
 
@@ -291,11 +279,7 @@ def matmul(df: pd.DataFrame):
     fig, (ax,) = _new(1, w=8, h=4.5)
     for i, ((lr, kw), cv) in enumerate(cs.items()):
         ax.plot(cv.T, cv.y, "o-", color=color(lr, i), label=_label(lr, kw), ms=4)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("sensitivity FLOP/s / matmul FLOP/s")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    _over_T(ax, "sensitivity FLOP/s / matmul FLOP/s")
     return fig
 
 
