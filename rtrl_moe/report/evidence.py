@@ -63,6 +63,7 @@ def show(df: pd.DataFrame, fields=()) -> list:
 
 
 def nm(reason: str, notes=(), figure=None) -> Evidence:
+    """NOT MEASURED, with the reason naming the records that would decide it."""
     return Evidence(NOT_MEASURED, reason, [], figure, list(notes))
 
 
@@ -79,6 +80,8 @@ def combine(parts: list, labels=None) -> str:
 
 
 def merge(parts: list, labels: list, figure=None) -> Evidence:
+    """One Evidence of a claim made of labelled parts: the verdict by combine, each part's text
+    and notes under its label, so the reader sees which part decided it."""
     verdict = combine(parts)
     text = "; ".join(f"{lab}: {p.verdict} - {p.measured_text}" for lab, p in zip(labels, parts))
     rows, notes = [], []
@@ -89,6 +92,7 @@ def merge(parts: list, labels: list, figure=None) -> Evidence:
 
 
 def not_measured(reason):
+    """The check of a claim no record can speak to (a model or machine we do not have)."""
     def check(df):
         return nm(reason)
     return check
