@@ -6,9 +6,12 @@ writes ``out_dir/index.html`` (one self-contained page, figures embedded as base
 same input gives byte-identical output.  A file that fails to load stops the build with the
 reader's error (file and line); an empty results directory gives a report that says so.
 
-Modules: ``claims`` (the registry: data plus check callables), ``checks`` (check functions,
-Evidence and verdicts), ``figures`` (matplotlib), ``render`` (jinja2 context and templates),
-``data`` (loading and accessors).
+Modules, from the records up: ``data`` (loading, accessors, the record fields), ``fmt``
+(numbers as the report writes them), ``evidence`` (what a check returns, verdicts, merging),
+``curves`` (a field over T, pairs of learners in one run), ``checks/`` (the check factories by
+theme: memory, lengths, speed, gradients, accuracy, gpu), ``claims`` (the registry: data plus
+check callables), ``targets`` (the library's own speed targets), ``figures`` (matplotlib) and
+``render`` (jinja2 context and templates).  Records are read only through ``rtrl_moe.records``.
 """
 from __future__ import annotations
 

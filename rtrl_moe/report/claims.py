@@ -3,6 +3,9 @@
 Each entry quotes its source exactly (tests check that the quote occurs in the file), says how
 we read it, what is measured, and holds the check (a callable df -> Evidence).  Adding a claim
 is adding an entry.  Documents live in ../shared/claims/ beside the repository.
+
+Over 400 lines because it is data: one entry per claim, kept in one list so each reads beside its
+neighbours from the same document.
 """
 from __future__ import annotations
 
@@ -12,7 +15,10 @@ from typing import Callable
 import pandas as pd
 
 from . import checks as c
-from .checks import Evidence, MiB
+from .curves import curves, pick, rows_of
+from .data import PEAK
+from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, Evidence, nm, show
+from .fmt import MiB, fmt_bytes, fmt_slope
 
 D000 = "000_0768a7c8117524ad.txt"
 D001 = "001_8e28e08b2c77ec9e.txt"
@@ -478,32 +484,32 @@ def _per_token(df) -> Evidence:
     doc = 0.0082 * MiB
     arith = 82.3 / 10_000
     notes = [f"arithmetic: 82.3 MB / 10,000 = {arith:.5f} MB (documented 0.0082 MB)"]
-    cs = c.curves(df, c.PEAK, ("sparse-rtrl",))
+    cs = curves(df, PEAK, ("sparse-rtrl",))
     if not cs:
-        return c.nm("arithmetic holds; no sparse-rtrl `measure` rows at two or more lengths", notes, "memory")
-    rep = c.pick(cs)
+        return nm("arithmetic holds; no sparse-rtrl `measure` rows at two or more lengths", notes, "memory")
+    rep = pick(cs)
     b, a, r2 = rep.fit()
-    text = f"measured slope {c.fmt_slope(b)} B/token ({rep.describe()}); documented {c.fmt_bytes(doc)}/token"
+    text = f"measured slope {fmt_slope(b)} B/token ({rep.describe()}); documented {fmt_bytes(doc)}/token"
     if 0.5 <= b / doc <= 2:
-        return Evidence(c.CONFIRMED, text, c._rows_of(cs, (c.PEAK,)), "memory", notes)
+        return Evidence(CONFIRMED, text, rows_of(cs, (PEAK,)), "memory", notes)
     notes.append("the figure is total memory divided by T (an average), not a cost per token")
-    return Evidence(c.PARTIAL, text, c._rows_of(cs, (c.PEAK,)), "memory", notes)
+    return Evidence(PARTIAL, text, rows_of(cs, (PEAK,)), "memory", notes)
 
 
 def _under_1mb(df) -> Evidence:
     a = c.state_arith(df)
     if a is None:
-        return c.nm("no `measure` record of an RTRL learner with metrics.H and metrics.n_state_params")
-    notes = [c._arith_line(a), "documented: < 1 MiB at T >= 100,000"]
+        return nm("no `measure` record of an RTRL learner with metrics.H and metrics.n_state_params")
+    notes = [c.arith_line(a), "documented: < 1 MiB at T >= 100,000"]
     meas, cur = c.measured_state(df, "sparse-rtrl", model=a["model"])
-    text = (f"H x P = {c.fmt_bytes(a['bytes'])}; sparse-rtrl learner state "
-            f"{c.fmt_bytes(meas) if meas is not None else 'not measured'}")
+    text = (f"H x P = {fmt_bytes(a['bytes'])}; sparse-rtrl learner state "
+            f"{fmt_bytes(meas) if meas is not None else 'not measured'}")
     if a["bytes"] >= MiB:
-        return Evidence(c.REFUTED, text, c.show(a["rows"], ("metrics.H", "metrics.n_state_params")), "memory", notes)
+        return Evidence(REFUTED, text, show(a["rows"], ("metrics.H", "metrics.n_state_params")), "memory", notes)
     run = c.runs_at_length(("sparse-rtrl",), 100_000)(df)
-    if run.verdict != c.CONFIRMED or meas is None:
-        return Evidence(c.NOT_MEASURED, text + "; " + run.measured_text, run.rows, "memory", notes)
-    return Evidence(c.CONFIRMED if meas < MiB else c.REFUTED, text, run.rows, "memory", notes)
+    if run.verdict != CONFIRMED or meas is None:
+        return Evidence(NOT_MEASURED, text + "; " + run.measured_text, run.rows, "memory", notes)
+    return Evidence(CONFIRMED if meas < MiB else REFUTED, text, run.rows, "memory", notes)
 
 
 def by_id() -> dict:

@@ -1,6 +1,6 @@
 """Reading results/ into one DataFrame, and small accessors on it.
 
-The report reads records only through the harness's reader
+The report reads records only through their own reader
 (``rtrl_moe.records.load_results``), which rejects a malformed line or an unknown schema
 with the file and line; the report lets that error propagate.
 """
@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from rtrl_moe.records import load_results, result_files
 
 #: memory fields, in the order the figures show them: (column, label)
 MEMORY_FIELDS = (
@@ -24,12 +27,15 @@ MEMORY_FIELDS = (
     ("metrics.nvml_used_peak", "NVML used, peak"),
 )
 
+RTRL_ALL = ("rtrl", "sparse-rtrl", "tree-rtrl")
+PEAK = "metrics.tensor_bytes_peak"
+SAVED = "metrics.tensor_bytes_saved_peak"
+STATE = "metrics.tensor_bytes_learner_state"
+TSTEP = "metrics.time_step_median_ns"
+TIQR = "metrics.time_step_iqr_ns"
+
 ITEMSIZE = {"float64": 8, "double": 8, "float32": 4, "float": 4, "float16": 2,
             "bfloat16": 2, "half": 2}
-
-
-def result_files(results_dir: Path) -> list[Path]:
-    return sorted(p for p in Path(results_dir).rglob("*.jsonl") if p.is_file())
 
 
 def load(results_dir) -> tuple[pd.DataFrame, str]:
@@ -39,8 +45,7 @@ def load(results_dir) -> tuple[pd.DataFrame, str]:
         raise FileNotFoundError(f"results directory {str(p)!r} does not exist")
     if not result_files(p):
         return pd.DataFrame(), "none (no *.jsonl files)"
-    # the harness's reader: its errors name the file and line; they propagate
-    from rtrl_moe.records import load_results
+    # the records' own reader: its errors name the file and line; they propagate
     return normalise(load_results(p)), "rtrl_moe.records.load_results"
 
 
@@ -128,23 +133,51 @@ def _json(d: dict) -> str:
     return json.dumps({k: _canon(v) for k, v in d.items()}, sort_keys=True, default=str)
 
 
+@dataclass(frozen=True, order=True)
+class SeriesKey:
+    """What a point was measured on, apart from learner, T and seed: points with equal keys form
+    one series over T, and two learners with equal keys (and run) form a matched pair.
+
+    Every field is text as the record gives it (batch as a float's text, model and kwargs as
+    sorted JSON), so ``str(key)`` reads the same in the notes whatever the record's types."""
+    machine_id: str
+    device: str
+    dtype: str
+    batch: str
+    task: str
+    model_type: str
+    model: str                      # config.model, sorted JSON
+    kwargs: str | None = None       # config.learner_kwargs, sorted JSON (None: not part of the key)
+    run_id: str | None = None       # None: not part of the key
+
+    def __str__(self) -> str:
+        return "|".join(v for v in astuple(self) if v is not None)
+
+    @property
+    def config(self) -> SeriesKey:
+        """The key without the learner kwargs: the config that the learners' series share."""
+        return replace(self, kwargs=None)
+
+    @property
+    def model_config(self) -> dict:
+        try:
+            return json.loads(self.model)
+        except ValueError:
+            return {}
+
+
 def series_key(df: pd.DataFrame, with_kwargs: bool = True, with_run: bool = False) -> pd.Series:
-    """A string naming what a point was measured on, apart from learner, T and seed."""
+    """Per row, its SeriesKey; kwargs and run_id are part of it only if asked for."""
     if len(df) == 0:
         return pd.Series([], dtype=object)
     model = df["_model"] if "_model" in df.columns else _nested(df, "config.model").map(_json)
-    parts = [col(df, "machine.machine_id").astype(str), col(df, "config.device").astype(str),
-             col(df, "config.dtype").astype(str), num(df, "config.batch").astype(str),
-             col(df, "config.task").astype(str), col(df, "config.model_type").fillna("moe").astype(str),
-             model]
-    if with_kwargs:
-        parts.append(df["_kw"] if "_kw" in df.columns else _nested(df, "config.learner_kwargs").map(_json))
-    if with_run:
-        parts.append(col(df, "run_id").astype(str))
-    key = parts[0]
-    for p in parts[1:]:
-        key = key + "|" + p
-    return key
+    absent = [None] * len(df)
+    keys = map(SeriesKey, col(df, "machine.machine_id").astype(str), col(df, "config.device").astype(str),
+               col(df, "config.dtype").astype(str), num(df, "config.batch").astype(str),
+               col(df, "config.task").astype(str), col(df, "config.model_type").fillna("moe").astype(str),
+               model, kwargs_json(df) if with_kwargs else absent,
+               col(df, "run_id").astype(str) if with_run else absent)
+    return pd.Series(list(keys), index=df.index, dtype=object)
 
 
 def doc_mask(df: pd.DataFrame) -> pd.Series:
@@ -173,20 +206,12 @@ def select(df: pd.DataFrame, *, kind=None, learner=None, task=None, status="ok",
         vals = [v] if isinstance(v, (str, int, float)) else list(v)
         return c.isin(vals)
 
-    if kind is not None:
-        m &= among("config.kind", kind)
-    if learner is not None:
-        m &= among("config.learner", learner)
-    if task is not None:
-        m &= among("config.task", task)
-    if status is not None:
-        m &= among("status", status)
-    if device is not None:
-        m &= among("config.device", device)
-    if dtype is not None:
-        m &= among("config.dtype", dtype)
-    if model_type is not None:
-        m &= among("config.model_type", model_type, fill="moe")
+    for name, v, fill in (("config.kind", kind, None), ("config.learner", learner, None),
+                          ("config.task", task, None), ("status", status, None),
+                          ("config.device", device, None), ("config.dtype", dtype, None),
+                          ("config.model_type", model_type, "moe")):  # no model_type: a MoE
+        if v is not None:
+            m &= among(name, v, fill)
     if seq_len is not None:
         vals = [seq_len] if isinstance(seq_len, (int, float)) else list(seq_len)
         m &= num(df, "config.seq_len").isin([float(v) for v in vals])

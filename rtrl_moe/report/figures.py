@@ -14,8 +14,23 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from . import checks as c
-from .data import MEMORY_FIELDS, col, itemsize, kwargs_json, model_field, num, select
+from .checks import EXACT_TOL
+from .curves import curves, matched, pick
+from .data import (
+    MEMORY_FIELDS,
+    PEAK,
+    RTRL_ALL,
+    SAVED,
+    TIQR,
+    col,
+    itemsize,
+    kwargs_json,
+    machine_label,
+    model_field,
+    num,
+    select,
+)
+from .fmt import MiB, fmt_bytes
 
 COLORS = {"bptt": "#1f77b4", "tbptt": "#aec7e8", "ckpt-bptt": "#17becf", "rtrl": "#d62728",
           "sparse-rtrl": "#ff7f0e", "tree-rtrl": "#2ca02c", "sparse-rtrl-readonly": "#9467bd"}
@@ -62,6 +77,19 @@ def _learner_sort(key):
     return (ORDER.index(learner) if learner in ORDER else len(ORDER), key)
 
 
+def _over_T(ax, ylabel: str, logy: bool = False, title: str | None = None) -> None:
+    """The axes of a figure over sequence length: T on a log2 scale, a grid, a small legend."""
+    ax.set_xscale("log", base=2)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("sequence length T")
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+
+
 def _curves_by_label(df, field, kind="measure", learners=None):
     """One representative curve per (learner, kwargs): the documents' config first."""
     d = select(df, kind=kind, learner=learners)
@@ -70,8 +98,8 @@ def _curves_by_label(df, field, kind="measure", learners=None):
     d = d[num(d, field).notna()]
     out = {}
     for (lr, kw), g in d.groupby([col(d, "config.learner").astype(str), kwargs_json(d).astype(str)], sort=True):
-        cs = c.curves(g, field, (lr,), kind=kind, min_len=1)
-        rep = c.pick(cs)
+        cs = curves(g, field, (lr,), kind=kind, min_len=1)
+        rep = pick(cs)
         if rep is not None:
             out[(lr, kw)] = rep
     return dict(sorted(out.items(), key=lambda kv: _learner_sort(kv[0])))
@@ -94,17 +122,11 @@ def memory(df: pd.DataFrame):
             ax.plot(cv.T, y, "o-", color=color(lr, i), label=_label(lr, kw), ms=4)
         for i, ((lr, kw), g) in enumerate(oom.groupby([col(oom, "config.learner").astype(str),
                                                        kwargs_json(oom).astype(str)], sort=True)):
-            b = num(g, "config.budget_mb") * c.MiB
+            b = num(g, "config.budget_mb") * MiB
             ys = b.fillna(ymax * 2).to_numpy(float)
             ax.plot(num(g, "config.seq_len"), ys, "x", color=color(lr, i), ms=10, mew=2,
                     label=f"{_label(lr, kw)}: out of memory (at budget)")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("sequence length T")
-        ax.set_ylabel("bytes")
-        ax.set_title(lab, fontsize=10)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        _over_T(ax, "bytes", logy=True, title=lab)
     return fig
 
 
@@ -114,15 +136,10 @@ def time(df: pd.DataFrame):
         return None
     fig, (ax,) = _new(1, w=8, h=4.5)
     for i, ((lr, kw), cv) in enumerate(cs.items()):
-        iqr = num(cv.rows, c.TIQR).groupby(num(cv.rows, "config.seq_len")).median().reindex(cv.T).to_numpy(float)
+        iqr = num(cv.rows, TIQR).groupby(num(cv.rows, "config.seq_len")).median().reindex(cv.T).to_numpy(float)
         err = np.nan_to_num(iqr / cv.T / 2)
         ax.errorbar(cv.T, cv.y, yerr=err, fmt="o-", color=color(lr, i), label=_label(lr, kw), ms=4, capsize=2)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("time per token (ns), median ± IQR/2")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    _over_T(ax, "time per token (ns), median ± IQR/2", logy=True)
     return fig
 
 
@@ -146,13 +163,8 @@ def agreement(df: pd.DataFrame):
         style = "o-" if dt == "float64" else "s--"
         ax.plot(s.index.to_numpy(float), y, style, color=color(lr, i), label=f"{_label(lr, kw)} {dt}", ms=4,
                 alpha=1.0 if dt == "float64" else 0.6)
-    ax.axhline(c.EXACT_TOL, color="k", lw=1, ls=":", label="exact: 1e-10 (float64)")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("relative L2 gradient error vs bptt")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.axhline(EXACT_TOL, color="k", lw=1, ls=":", label="exact: 1e-10 (float64)")
+    _over_T(ax, "relative L2 gradient error vs bptt", logy=True)
     return fig
 
 
@@ -162,25 +174,25 @@ def crossover_rows(df: pd.DataFrame) -> list:
     d = select(df, kind="measure")
     if len(d) == 0:
         return out
-    bp = c.curves(d, c.PEAK, ("bptt",))
-    bs = {cv.key.rsplit("|", 1)[0]: cv for cv in c.curves(d, c.SAVED, ("bptt",))}
-    for lr in c.RTRL_ALL:
-        for rc in c.curves(d, c.PEAK, (lr,), min_len=1):
-            base = rc.key.rsplit("|", 1)[0]
-            bc = next((x for x in bp if x.key.rsplit("|", 1)[0] == base), None)
+    bp = curves(d, PEAK, ("bptt",))
+    bs = {cv.key.config: cv for cv in curves(d, SAVED, ("bptt",))}
+    for lr in RTRL_ALL:
+        for rc in curves(d, PEAK, (lr,), min_len=1):
+            base = rc.key.config
+            bc = next((x for x in bp if x.key.config == base), None)
             if bc is None:
                 continue
             H = num(rc.rows, "metrics.H").dropna()
             P = num(rc.rows, "metrics.n_state_params").dropna()
             sv = bs.get(base)
-            row = {"learner": lr, "task": str(rc.rows["config.task"].iloc[0]), "machine": c.machine_label(rc.rows),
+            row = {"learner": lr, "task": str(rc.rows["config.task"].iloc[0]), "machine": machine_label(rc.rows),
                    "key": base}
             if len(H) and len(P) and sv is not None and sv.fit()[0] > 0:
                 hp = float(H.iloc[0]) * float(P.iloc[0]) * itemsize(rc.dtype) * rc.batch
                 slope = sv.fit()[0]
                 row["predicted"] = hp / slope
-                row["predicted_text"] = (f"{fmt_T(hp / slope)} = {c.fmt_bytes(hp)} (H x P) / "
-                                         f"{c.fmt_bytes(slope)}/token (bptt saved-bytes slope)")
+                row["predicted_text"] = (f"{fmt_T(hp / slope)} = {fmt_bytes(hp)} (H x P) / "
+                                         f"{fmt_bytes(slope)}/token (bptt saved-bytes slope)")
             else:
                 row["predicted"] = math.nan
                 row["predicted_text"] = "n/a (needs metrics.H, n_state_params and bptt saved bytes)"
@@ -218,11 +230,11 @@ def crossover(df: pd.DataFrame):
         return None
     fig, (ax,) = _new(1, w=8, h=4.5)
     d = select(df, kind="measure")
-    bc = c.pick(c.curves(d, c.PEAK, ("bptt",)))
+    bc = pick(curves(d, PEAK, ("bptt",)))
     if bc is not None:
         ax.plot(bc.T, bc.y, "o-", color=color("bptt"), label="bptt tensor_bytes_peak", ms=4)
     for i, r in enumerate(rows):
-        if bc is None or r["key"] != bc.key.rsplit("|", 1)[0]:
+        if bc is None or r["key"] != bc.key.config:
             continue
         lr = r["learner"]
         ax.axhline(r["rtrl_level"], color=color(lr, i), lw=1.5, label=f"{lr} tensor_bytes_peak (median)")
@@ -231,12 +243,7 @@ def crossover(df: pd.DataFrame):
         if math.isfinite(r["measured"]):
             ax.plot([r["measured"]], [r["rtrl_level"]], "*", color=color(lr, i), ms=14, mec="k",
                     label=f"{lr}: measured T*")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("bytes")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    _over_T(ax, "bytes", logy=True)
     return fig
 
 
@@ -246,10 +253,10 @@ SPEEDUPS = (("rtrl", "sparse-rtrl"), ("sparse-rtrl", "tree-rtrl"), ("rtrl", "tre
 def speedup(df: pd.DataFrame):
     lines = []
     for slow, fast in SPEEDUPS:
-        m, _ = c.matched(df, slow, fast)
+        m, _ = matched(df, slow, fast)
         if len(m) == 0:
             continue
-        m = m.assign(task=m["key"].str.split("|").str[4], r=m["va"] / m["vb"])
+        m = m.assign(task=[k.task for k in m["key"]], r=m["va"] / m["vb"])
         for task, g in m.groupby("task", sort=True):
             s = g.groupby("T")["r"].median().sort_index()
             lines.append((f"{slow} / {fast} ({task})", s, fast))
@@ -261,11 +268,7 @@ def speedup(df: pd.DataFrame):
         ax.plot(s.index.to_numpy(float), s.to_numpy(float), styles[i % len(styles)], color=color(fast, i),
                 label=lab, ms=5)
     ax.axhline(1.0, color="k", lw=1, ls=":")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("speedup: time(slow) / time(fast), same run and config")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    _over_T(ax, "speedup: time(slow) / time(fast), same run and config")
     return fig
 
 
@@ -276,11 +279,7 @@ def matmul(df: pd.DataFrame):
     fig, (ax,) = _new(1, w=8, h=4.5)
     for i, ((lr, kw), cv) in enumerate(cs.items()):
         ax.plot(cv.T, cv.y, "o-", color=color(lr, i), label=_label(lr, kw), ms=4)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("sensitivity FLOP/s / matmul FLOP/s")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    _over_T(ax, "sensitivity FLOP/s / matmul FLOP/s")
     return fig
 
 

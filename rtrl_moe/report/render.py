@@ -10,11 +10,12 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from . import checks as c
-from . import figures as F
-from . import targets as T
+from . import figures, targets
 from .claims import CLAIMS, Claim
-from .data import col, num
+from .curves import memo
+from .data import col, machine_label, num
+from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, VERDICTS, Evidence
+from .fmt import fmt_bytes
 
 TEMPLATES = Path(__file__).parent / "templates"
 COMMANDS = (
@@ -23,8 +24,8 @@ COMMANDS = (
     ("measure on a GPU machine", "python -m rtrl_moe.bench sweep --preset gpu"),
     ("regenerate this report from results/", "python -m rtrl_moe.bench report --results results/ --out reports/"),
 )
-VERDICT_CLASS = {c.CONFIRMED: "confirmed", c.REFUTED: "refuted", c.PARTIAL: "partial",
-                 c.NOT_MEASURED: "notmeasured"}
+VERDICT_CLASS = {CONFIRMED: "confirmed", REFUTED: "refuted", PARTIAL: "partial",
+                 NOT_MEASURED: "notmeasured"}
 
 
 @dataclass
@@ -57,17 +58,17 @@ def slug(s: str) -> str:
 
 def evaluate(df: pd.DataFrame, claims=CLAIMS) -> list:
     out = []
-    with c.memo(df):
+    with memo(df):
         for cl in claims:
             out.append((cl, _evaluate_one(cl, df)))
     return out
 
 
-def _evaluate_one(cl: Claim, df: pd.DataFrame) -> c.Evidence:
+def _evaluate_one(cl: Claim, df: pd.DataFrame) -> Evidence:
     try:
         return cl.evaluate(df)
     except Exception as e:  # a check that fails is reported, never hidden or turned into a pass
-        return c.Evidence(c.NOT_MEASURED, f"the check raised {type(e).__name__}: {e}", [], None,
+        return Evidence(NOT_MEASURED, f"the check raised {type(e).__name__}: {e}", [], None,
                           ["this is a bug in the report's check; the verdict is withheld"])
 
 
@@ -84,7 +85,7 @@ def sections(df: pd.DataFrame) -> list:
         for m, d in keys:
             sub = df[(mid == m) & (dev == d)]
             gpu = d == "cuda"
-            label = c.machine_label(sub)
+            label = machine_label(sub)
             groups.append((slug(f"{m}-{d}"), f"{'GPU: ' if gpu else ''}{label} ({d}, machine {m})", sub, gpu))
     out = []
     for s, title, sub, gpu in groups:
@@ -92,13 +93,13 @@ def sections(df: pd.DataFrame) -> list:
         subtitle = ", ".join(str(x) for x in (r.get("machine.cpu"), r.get("machine.gpu"),
                                              f"torch {r.get('machine.torch')}") if x and x == x)
         sec = Section(s, title, f"{len(sub)} records; {subtitle}", gpu)
-        for kind, ftitle, fn, caption in F.FIGURES:
+        for kind, ftitle, fn, caption in figures.FIGURES:
             fig = fn(sub)
             if fig is None:
                 continue
             name = f"{s}-{kind}.png"
-            sec.figures.append(FigureOut(kind, f"fig-{s}-{kind}", ftitle, caption, F.png(fig), f"figures/{name}"))
-        sec.crossover = F.crossover_rows(sub)
+            sec.figures.append(FigureOut(kind, f"fig-{s}-{kind}", ftitle, caption, figures.png(fig), f"figures/{name}"))
+        sec.crossover = figures.crossover_rows(sub)
         out.append(sec)
     return out
 
@@ -122,7 +123,7 @@ def header(df: pd.DataFrame) -> dict:
             return "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
         ram = num(g, "machine.ram_bytes").max()
         machines.append({"id": m, "hostname": get("hostname"), "cpu": get("cpu"), "cores": get("cores"),
-                         "ram": c.fmt_bytes(ram) if ram == ram else "", "gpu": get("gpu") or "none",
+                         "ram": fmt_bytes(ram) if ram == ram else "", "gpu": get("gpu") or "none",
                          "driver": get("gpu_driver"), "cuda": get("cuda"), "torch": get("torch"),
                          "python": get("python"), "platform": get("platform"), "n": len(g),
                          "devices": ", ".join(sorted(set(col(g, "config.device").fillna("cpu").astype(str))))})
@@ -152,7 +153,7 @@ def not_measured_list(results, df, secs) -> list:
             items.append((f"status {st}", f"{len(g)} points: " + ", ".join(sorted(set(
                 f"{a} T={int(b)}" for a, b in zip(col(g, "config.learner"), num(g, "config.seq_len").fillna(-1))))[:12])))
     for cl, ev in results:
-        if ev.verdict == c.NOT_MEASURED:
+        if ev.verdict == NOT_MEASURED:
             items.append((cl.id, ev.measured_text))
     return items
 
@@ -173,12 +174,12 @@ def context(df: pd.DataFrame, loader: str) -> dict:
                        "notes": list(ev.notes), "rows": ev.rows, "row_cols": _row_cols(ev.rows),
                        "figure": fig_anchor.get(ev.figure) if ev.figure else None,
                        "figure_kind": ev.figure})
-    counts = {v: sum(1 for x in claims if x["verdict"] == v) for v in c.VERDICTS}
+    counts = {v: sum(1 for x in claims if x["verdict"] == v) for v in VERDICTS}
     return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
-            "claims": claims, "counts": counts, "verdicts": c.VERDICTS, "vclass": VERDICT_CLASS,
+            "claims": claims, "counts": counts, "verdicts": VERDICTS, "vclass": VERDICT_CLASS,
             "sections": secs, "not_measured": not_measured_list(results, df, secs),
-            "targets": T.evaluate(df), "tclass": {T.MET: "confirmed", T.MISSED: "refuted",
-                                                   T.NOT_MEASURED: "notmeasured"},
+            "targets": targets.evaluate(df), "tclass": {targets.MET: "confirmed", targets.MISSED: "refuted",
+                                                   targets.NOT_MEASURED: "notmeasured"},
             "sources": sorted(set(cl.source for cl, _ in results))}
 
 

@@ -101,3 +101,12 @@ def test_fixtures_match_their_generator(tmp_path, fixture_results):
     synth.write_fixture(tmp_path)
     for p in sorted(fixture_results.glob("*.jsonl")):
         assert p.read_bytes() == (tmp_path / p.name).read_bytes(), f"{p.name}: run python tests/report/synth.py"
+
+
+def test_python_m_rtrl_moe_report_renders_what_build_does(built_report, fixture_results, tmp_path):
+    import subprocess
+    import sys
+    out, _ = built_report
+    subprocess.run([sys.executable, "-m", "rtrl_moe.report", "--results", str(fixture_results),
+                    "--out", str(tmp_path / "cli")], check=True, capture_output=True)
+    assert tree_bytes(tmp_path / "cli") == tree_bytes(out)

@@ -5,37 +5,37 @@ import pandas as pd
 import pytest
 from report_testlib import CLAIMS_DIR
 
-from rtrl_moe.report import checks as c
 from rtrl_moe.report.claims import CLAIMS, SOURCES
+from rtrl_moe.report.evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, VERDICTS
 
 # the verdict each claim must give on tests/report/fixtures/results (see synth.py for the data)
 EXPECTED = {
-    "000-const-50k": c.PARTIAL, "000-bptt-2500mb": c.PARTIAL, "000-peak-82mb": c.PARTIAL,
-    "000-mem-per-token": c.PARTIAL, "000-bptt-linear": c.CONFIRMED, "000-bptt-oom-1024": c.CONFIRMED,
-    "000-tbptt-grows": c.REFUTED, "000-table-rtrl-flat": c.CONFIRMED, "000-rtrl-80mb": c.CONFIRMED,
-    "000-time-ratio": c.REFUTED, "000-rtrl-slower": c.CONFIRMED, "000-100k-practical": c.NOT_MEASURED,
-    "000-exact": c.PARTIAL, "000-similar-accuracy": c.PARTIAL, "000-bptt-fails-10k": c.NOT_MEASURED,
-    "000-gpu-speedup": c.NOT_MEASURED,
-    "001-sparse-formula": c.REFUTED, "001-write-sparsity": c.CONFIRMED, "001-jacrev-opt": c.NOT_MEASURED,
-    "001-anbn-bptt-95": c.CONFIRMED, "001-anbn-rtrl-95": c.CONFIRMED, "001-mem-80mb": c.CONFIRMED,
-    "001-haystack-oom": c.NOT_MEASURED, "001-tbptt-bias": c.CONFIRMED, "001-rtrl-10k": c.PARTIAL,
-    "001-exact-recursion": c.CONFIRMED, "001-const-vs-linear": c.CONFIRMED,
-    "002-anbn-bptt-100": c.CONFIRMED, "002-lr": c.CONFIRMED, "002-lr-48": c.CONFIRMED,
-    "002-tree-anbn": c.CONFIRMED, "002-tree-haystack": c.CONFIRMED, "002-tree-2-3x": c.PARTIAL,
-    "002-tree-1.5-2.7x": c.CONFIRMED, "002-bptt-growth": c.PARTIAL, "002-bptt-100k": c.PARTIAL,
-    "002-rtrl-0.0005": c.REFUTED, "002-rtrl-unchanged": c.CONFIRMED, "002-ratio-10k": c.REFUTED,
-    "002-ratio-100k": c.REFUTED, "002-rtrl-oh": c.REFUTED, "002-not-stored": c.REFUTED,
-    "002-under-1mb": c.REFUTED, "002-bptt-1m": c.PARTIAL, "002-bptt-impossible-10k": c.NOT_MEASURED,
-    "002-haystack-acc": c.PARTIAL, "002-sparse-dense-100": c.PARTIAL, "002-no-overhead": c.CONFIRMED,
-    "002-only-practical": c.NOT_MEASURED,
-    "003-128-winner": c.PARTIAL, "003-T32": c.PARTIAL, "003-T64": c.PARTIAL, "003-T128": c.CONFIRMED,
-    "003-comparable": c.CONFIRMED, "003-scalars": c.REFUTED, "003-128x": c.REFUTED,
-    "003-table-64": c.PARTIAL, "003-table-128": c.PARTIAL, "003-table-1k": c.PARTIAL,
-    "003-table-1m": c.PARTIAL, "003-table-1b": c.PARTIAL, "003-gpu-1m": c.NOT_MEASURED,
-    "003-512b-constant": c.PARTIAL, "003-0.25x": c.CONFIRMED, "003-dna-bptt": c.PARTIAL,
-    "003-dna-rtrl": c.REFUTED, "003-llm-bptt": c.NOT_MEASURED, "003-llm-rtrl": c.REFUTED,
-    "003-tree-oh": c.REFUTED, "003-slower-short": c.CONFIRMED, "003-time-linear": c.CONFIRMED,
-    "003-mem-oh-const": c.PARTIAL, "003-H128": c.CONFIRMED, "003-1m-feasible": c.NOT_MEASURED,
+    "000-const-50k": PARTIAL, "000-bptt-2500mb": PARTIAL, "000-peak-82mb": PARTIAL,
+    "000-mem-per-token": PARTIAL, "000-bptt-linear": CONFIRMED, "000-bptt-oom-1024": CONFIRMED,
+    "000-tbptt-grows": REFUTED, "000-table-rtrl-flat": CONFIRMED, "000-rtrl-80mb": CONFIRMED,
+    "000-time-ratio": REFUTED, "000-rtrl-slower": CONFIRMED, "000-100k-practical": NOT_MEASURED,
+    "000-exact": PARTIAL, "000-similar-accuracy": PARTIAL, "000-bptt-fails-10k": NOT_MEASURED,
+    "000-gpu-speedup": NOT_MEASURED,
+    "001-sparse-formula": REFUTED, "001-write-sparsity": CONFIRMED, "001-jacrev-opt": NOT_MEASURED,
+    "001-anbn-bptt-95": CONFIRMED, "001-anbn-rtrl-95": CONFIRMED, "001-mem-80mb": CONFIRMED,
+    "001-haystack-oom": NOT_MEASURED, "001-tbptt-bias": CONFIRMED, "001-rtrl-10k": PARTIAL,
+    "001-exact-recursion": CONFIRMED, "001-const-vs-linear": CONFIRMED,
+    "002-anbn-bptt-100": CONFIRMED, "002-lr": CONFIRMED, "002-lr-48": CONFIRMED,
+    "002-tree-anbn": CONFIRMED, "002-tree-haystack": CONFIRMED, "002-tree-2-3x": PARTIAL,
+    "002-tree-1.5-2.7x": CONFIRMED, "002-bptt-growth": PARTIAL, "002-bptt-100k": PARTIAL,
+    "002-rtrl-0.0005": REFUTED, "002-rtrl-unchanged": CONFIRMED, "002-ratio-10k": REFUTED,
+    "002-ratio-100k": REFUTED, "002-rtrl-oh": REFUTED, "002-not-stored": REFUTED,
+    "002-under-1mb": REFUTED, "002-bptt-1m": PARTIAL, "002-bptt-impossible-10k": NOT_MEASURED,
+    "002-haystack-acc": PARTIAL, "002-sparse-dense-100": PARTIAL, "002-no-overhead": CONFIRMED,
+    "002-only-practical": NOT_MEASURED,
+    "003-128-winner": PARTIAL, "003-T32": PARTIAL, "003-T64": PARTIAL, "003-T128": CONFIRMED,
+    "003-comparable": CONFIRMED, "003-scalars": REFUTED, "003-128x": REFUTED,
+    "003-table-64": PARTIAL, "003-table-128": PARTIAL, "003-table-1k": PARTIAL,
+    "003-table-1m": PARTIAL, "003-table-1b": PARTIAL, "003-gpu-1m": NOT_MEASURED,
+    "003-512b-constant": PARTIAL, "003-0.25x": CONFIRMED, "003-dna-bptt": PARTIAL,
+    "003-dna-rtrl": REFUTED, "003-llm-bptt": NOT_MEASURED, "003-llm-rtrl": REFUTED,
+    "003-tree-oh": REFUTED, "003-slower-short": CONFIRMED, "003-time-linear": CONFIRMED,
+    "003-mem-oh-const": PARTIAL, "003-H128": CONFIRMED, "003-1m-feasible": NOT_MEASURED,
 }
 
 # claims whose verdict follows from the documents' own arithmetic, with no record at all
@@ -68,7 +68,7 @@ def test_every_quote_occurs_in_its_source():
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda cl: cl.id)
 def test_verdict_on_fixtures(claim, fixture_df):
     ev = claim.evaluate(fixture_df)
-    assert ev.verdict in c.VERDICTS
+    assert ev.verdict in VERDICTS
     assert ev.measured_text
     assert ev.verdict == EXPECTED[claim.id], f"{claim.id}: {ev.verdict}: {ev.measured_text}"
 
@@ -76,6 +76,6 @@ def test_verdict_on_fixtures(claim, fixture_df):
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda cl: cl.id)
 def test_no_records_gives_not_measured(claim):
     ev = claim.evaluate(pd.DataFrame())
-    expected = c.REFUTED if claim.id in ARITHMETIC_ONLY_REFUTED else c.NOT_MEASURED
+    expected = REFUTED if claim.id in ARITHMETIC_ONLY_REFUTED else NOT_MEASURED
     assert ev.verdict == expected, f"{claim.id}: {ev.verdict}: {ev.measured_text}"
     assert ev.measured_text

@@ -10,11 +10,20 @@ SLOTS = dict(synth.MODEL, n_slots=8, topk_read=2, topk_write=2, d_ff=64)
 EXPERTS = dict(synth.MODEL, n_slots=4, n_experts=8, topk=2, d_ff=256)
 
 
+def param_counts(model: dict) -> dict:
+    """The counts the bench writes into a record, from a built model (the report reads them)."""
+    from rtrl_moe.flops import expert_param_count, state_param_count
+    from rtrl_moe.moe import MoEConfig, RecurrentMoE
+    m = RecurrentMoE(MoEConfig(**model))
+    return {"n_expert_params": expert_param_count(m), "n_state_params": state_param_count(m)}
+
+
 def pair(model, slow, fast, t_slow, t_fast, fraction=0.8, run="run-a"):
     out = []
     for lr, t in ((slow, t_slow), (fast, t_fast)):
         m = synth.measure_metrics(lr, 32)
-        m.update(time_step_median_ns=t, time_step_iqr_ns=t // 100, matmul_fraction=fraction)
+        m.update(time_step_median_ns=t, time_step_iqr_ns=t // 100, matmul_fraction=fraction,
+                 **param_counts(model))
         out.append(synth.record("measure", lr, 32, m, model=model, run_id=run,
                                 kwargs={"n": 16} if lr == "tree-rtrl" else {}))
     return out
@@ -47,6 +56,14 @@ def test_pairs_only_within_one_run_and_on_the_named_config(tmp_path):
     recs += pair(dict(synth.MODEL, n_experts=8, d_ff=4), "sparse-rtrl", "tree-rtrl", 9_000, 1_000)
     v = verdicts(load_records(tmp_path, recs))
     assert v["slots-3x"] == tg.NOT_MEASURED and v["experts-1.5x"] == tg.NOT_MEASURED
+
+
+def test_a_record_without_expert_counts_is_not_the_experts_config(tmp_path):
+    recs = pair(EXPERTS, "sparse-rtrl", "tree-rtrl", 9_000, 1_000)
+    for r in recs:
+        del r["metrics"]["n_expert_params"]
+    v = verdicts(load_records(tmp_path, recs))
+    assert v["experts-1.5x"] == tg.NOT_MEASURED
 
 
 def test_empty_results_are_not_measured():

@@ -1,0 +1,162 @@
+"""Accuracy checks: trained accuracy over seeds against a documented level, or one setup against
+another within the spread of the seeds."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..data import col, model_field, num, select
+from ..evidence import CONFIRMED, MAX_ROWS, NOT_MEASURED, PARTIAL, REFUTED, Evidence, nm, show
+from ..fmt import fmt_pct
+
+MIN_SEEDS = 3              # accuracy claims need this many seeds for a spread
+DOC_LR = 2e-3              # the documents' learning rate, used where a claim names none
+
+
+@dataclass
+class Acc:
+    label: str
+    n: int
+    mean: float
+    std: float
+    steps: float
+    rows: pd.DataFrame
+
+    def text(self):
+        if self.n == 0:
+            return f"{self.label}: no runs"
+        return (f"{self.label}: {fmt_pct(self.mean)} ± {fmt_pct(self.std)} (n={self.n} seeds"
+                f"{f', {int(self.steps)} steps' if self.steps == self.steps else ''})")
+
+
+def acc_stats(df, learner, task=None, model_type="moe", seq_len=None, lr=None, dense=None, label=None) -> Acc:
+    d = select(df, kind="train", learner=learner, task=task, model_type=model_type, seq_len=seq_len)
+    if len(d) and lr is not None:
+        d = d[np.isclose(num(d, "config.lr"), lr)]
+    if len(d) and dense is not None:
+        ns = pd.to_numeric(model_field(d, "n_slots"), errors="coerce")
+        full = ((pd.to_numeric(model_field(d, "topk_read"), errors="coerce") >= ns) &
+                (pd.to_numeric(model_field(d, "topk_write"), errors="coerce") >= ns))
+        d = d[full if dense else ~full]
+    if len(d):
+        d = d[num(d, "metrics.final_accuracy").notna()]
+    label = label or f"{model_type} {learner}{f' lr={lr:g}' if lr is not None else ''}"
+    if len(d) == 0:
+        return Acc(label, 0, math.nan, math.nan, math.nan, d)
+    # one configuration only: runs differing in lr, T or model are not seeds of one another
+    # ... nor are runs of different lengths in steps: the longest runs with enough seeds win
+    cfg = (num(d, "config.lr").astype(str) + "|" + num(d, "config.seq_len").astype(str) + "|" +
+           num(d, "config.steps").astype(str) + "|" +
+           (d["_model"] if "_model" in d.columns else col(d, "config.model").astype(str)))
+    if cfg.nunique() > 1:
+        cand = d
+        if lr is None and np.isclose(num(d, "config.lr"), DOC_LR).any():
+            cand = d[np.isclose(num(d, "config.lr"), DOC_LR)]
+        ccfg = cfg[cand.index]
+        counts = cand.groupby(ccfg).apply(lambda g: (num(g, "config.seed").nunique(),
+                                                     float(num(g, "config.steps").max())))
+        best = sorted(counts.items(), key=lambda kv: (-(kv[1][0] >= MIN_SEEDS), -kv[1][1],
+                                                      -kv[1][0], kv[0]))[0][0]
+        d = d[cfg == best]
+        r0 = d.iloc[0]
+        label += (f" (lr={r0.get('config.lr')}, T={r0.get('config.seq_len')}, "
+                  f"{r0.get('config.steps')} steps; of {cfg.nunique()} configs)")
+    last = d.groupby(num(d, "config.seed"), sort=True).tail(1)
+    a = num(last, "metrics.final_accuracy")
+    std = float(a.std(ddof=1)) if len(a) > 1 else math.nan
+    steps = num(last, "config.steps").max()
+    return Acc(label, len(a), float(a.mean()), std, float(steps), last)
+
+
+def accuracy_level(learner, target, tol, task=None, model_type="moe", lr=None, min_steps=None, dense=None,
+                   doc_text=""):
+    def check(df):
+        s = acc_stats(df, learner, task, model_type, lr=lr, dense=dense)
+        if s.n < MIN_SEEDS:
+            return nm(f"needs `train` runs of {s.label} on {task or 'any task'} with >= {MIN_SEEDS} seeds; "
+                      f"have {s.n}", figure="accuracy")
+        text = f"{s.text()}; documented {doc_text or fmt_pct(target)}"
+        notes = [f"holds if the mean over seeds lies in {fmt_pct(target - tol)}.."
+                 f"{fmt_pct(min(1, target + tol))}"]
+        # The mean, not mean ± std: a wide spread must not turn a miss into a confirmation.
+        ok = target - tol <= s.mean <= target + tol
+        if ok:
+            return Evidence(CONFIRMED, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes)
+        if min_steps and s.steps == s.steps and s.steps < min_steps and s.mean < target - tol:
+            return Evidence(NOT_MEASURED, f"runs stopped at {int(s.steps)} steps, fewer than the documented "
+                            f"{min_steps}; {text}", show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes)
+        return Evidence(REFUTED, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes)
+    return check
+
+
+def _relation(a: Acc, b: Acc, relation: str) -> str:
+    spread = (a.std if a.std == a.std else 0) + (b.std if b.std == b.std else 0)
+    diff = a.mean - b.mean
+    if relation == "beats":
+        return CONFIRMED if diff > spread else REFUTED
+    if relation == "similar":
+        return CONFIRMED if abs(diff) <= spread else REFUTED
+    if relation == "not_worse":
+        return CONFIRMED if diff >= -spread else REFUTED
+    if relation == "winner":   # beats: CONFIRMED; within spread: PARTIAL; worse: REFUTED
+        return CONFIRMED if diff > spread else (PARTIAL if diff >= -spread else REFUTED)
+    raise ValueError(relation)
+
+
+def accuracy_compare(a_spec: dict, b_spec: dict, relation: str, tasks=(None,), doc_text=""):
+    """a vs b on each task: 'beats' / 'similar' / 'not_worse', differences against the spread (std)."""
+
+    def check(df):
+        verdicts, texts, rows = [], [], []
+        for task in tasks:
+            a = acc_stats(df, task=task, **a_spec)
+            b = acc_stats(df, task=task, **b_spec)
+            if a.n < MIN_SEEDS or b.n < MIN_SEEDS:
+                continue
+            v = _relation(a, b, relation)
+            verdicts.append(v)
+            texts.append(f"{task or 'all tasks'}: {a.text()} vs {b.text()} -> {v}")
+            rows += show(pd.concat([a.rows, b.rows]), ("metrics.final_accuracy",))
+        if not verdicts:
+            return nm(f"needs `train` runs of both sides with >= {MIN_SEEDS} seeds each", figure="accuracy")
+        v = verdicts[0] if len(set(verdicts)) == 1 else PARTIAL
+        return Evidence(v, "; ".join(texts) + (f"; documented {doc_text}" if doc_text else ""), rows[:MAX_ROWS],
+                        "accuracy", [f"spread = sum of the two standard deviations over seeds; '{relation}'"])
+    return check
+
+
+THREE = {"RNN BPTT": dict(learner="bptt", model_type="rnn"),
+         "MoE BPTT": dict(learner="bptt", model_type="moe"),
+         "Sparse MoE RTRL": dict(learner="sparse-rtrl", model_type="moe")}
+
+
+def three_way(seq_lens, relation="winner", doc_text=""):
+    """Sparse MoE RTRL against RNN BPTT and MoE BPTT at the given lengths, on every task measured."""
+    seq_lens = tuple(seq_lens)
+
+    def check(df):
+        d = select(df, kind="train")
+        tasks = sorted(set(col(d, "config.task").dropna().astype(str))) if len(d) else []
+        verdicts, texts, rows = [], [], []
+        for task in tasks:
+            for T in seq_lens:
+                s = {k: acc_stats(df, task=task, seq_len=T, label=k, **v) for k, v in THREE.items()}
+                if any(x.n < MIN_SEEDS for x in s.values()):
+                    continue
+                r = s["Sparse MoE RTRL"]
+                vs = [_relation(r, s[k], relation) for k in ("RNN BPTT", "MoE BPTT")]
+                v = REFUTED if REFUTED in vs else (PARTIAL if PARTIAL in vs else CONFIRMED)
+                verdicts.append(v)
+                texts.append(f"{task} T={T}: " + ", ".join(x.text() for x in s.values()) + f" -> {v}")
+                rows += show(pd.concat([x.rows for x in s.values()]), ("metrics.final_accuracy",))
+        if not verdicts:
+            return nm(f"needs `train` runs of RNN BPTT, MoE BPTT and sparse MoE RTRL at T={seq_lens} with "
+                      f">= {MIN_SEEDS} seeds each", figure="accuracy")
+        v = verdicts[0] if len(set(verdicts)) == 1 else PARTIAL
+        return Evidence(v, "; ".join(texts) + (f"; documented {doc_text}" if doc_text else ""), rows[:MAX_ROWS],
+                        "accuracy", ["the document does not name the task: every task with all three is read",
+                                     "RTRL wins if it beats each by more than the sum of the standard deviations"])
+    return check
