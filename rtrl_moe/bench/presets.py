@@ -53,8 +53,13 @@ SPEED_SLOTS = {"d_model": 32, "n_slots": 8, "n_experts": 4, "topk": 2, "topk_rea
 #: tree-rtrl vs sparse-rtrl: many experts, few active; expert params ~84% of the state params
 SPEED_EXPERTS = {"d_model": 32, "n_slots": 4, "n_experts": 8, "topk": 2, "topk_read": 2,
                  "topk_write": 2, "d_ff": 256}
+#: the two speed configs at d_model 16, where per-step overhead is most of the step
+SPEED_SLOTS16 = dict(SPEED_SLOTS, d_model=16, d_ff=32)
+SPEED_EXPERTS16 = dict(SPEED_EXPERTS, d_model=16, d_ff=128)
 RNN_SMALL = {"hidden": 32, "cell": "gru"}
 
+#: a speed ratio is the median over pairs: each seed is one pair, both learners on its data
+PAIR_SEEDS = (0, 1, 2)
 CPU_BUDGET_MB = 64        # small model: bptt fits at 256, runs out at 1024; sparse-rtrl fits
 CPU_BUDGET_DOC_MB = 256   # documents' model: bptt fits at 1024, runs out at 4096
 #: CPU points run single-threaded: the models are small (intra-op threads only add overhead)
@@ -118,10 +123,14 @@ def quick() -> list[PointConfig]:
     for lr in ("rtrl", "tree-rtrl", "sparse-rtrl-readonly"):
         pts += [_mem(lr, T) for T in (64, 256, 1024)]
     pts += [_time(lr, 64) for lr in ALL_LEARNERS]
-    pts += [_time(lr, 32, model=SPEED_SLOTS, label="speed-slots") for lr in ("rtrl",
-                                                                            "sparse-rtrl")]
-    pts += [_time(lr, 32, model=SPEED_EXPERTS, label="speed-experts")
-            for lr in ("sparse-rtrl", "tree-rtrl")]
+    # speed targets: 3 pairs (seeds) per config, learners of a pair back to back
+    for seed in PAIR_SEEDS:
+        for slots, experts, tag in ((SPEED_SLOTS, SPEED_EXPERTS, ""),
+                                    (SPEED_SLOTS16, SPEED_EXPERTS16, "16")):
+            pts += [_time(lr, 32, model=slots, label=f"speed-slots{tag}", seed=seed)
+                    for lr in ("rtrl", "sparse-rtrl")]
+            pts += [_time(lr, 32, model=experts, label=f"speed-experts{tag}", seed=seed)
+                    for lr in ("sparse-rtrl", "tree-rtrl")]
     for lr in ("rtrl", "sparse-rtrl", "tree-rtrl", "sparse-rtrl-readonly"):
         pts += [_agree(lr, T) for T in (1, 16, 64)]
     pts += [_agree("tbptt", 64)]
@@ -202,8 +211,6 @@ def train() -> list[PointConfig]:
 
 #: lengths of document 000's memory/time table
 DOC_TABLE_T = (32, 64, 128, 256, 512, 1024, 2048)
-#: a speed ratio is the median over pairs: each seed is one pair, both learners on its data
-PAIR_SEEDS = (0, 1, 2)
 
 
 def docs() -> list[PointConfig]:

@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["build"]
+__all__ = ["build", "main"]
+
+
+def main(argv=None) -> int:
+    """``python -m rtrl_moe.report``: render, with one-line errors (see ``__main__``)."""
+    from .__main__ import main as _main
+    return _main(argv)
 
 
 def build(results_dir, out_dir) -> dict:

@@ -143,8 +143,9 @@ def rows_of(cs, fields):
 
 
 def matched(df, a, b, field=TSTEP, iqr=TIQR, task=None, device=None):
-    """Pairs of points of learners a and b in the same run and config, per length."""
-    cols = ["key", "T", "va", "ia", "vb", "ib", "ka", "kb", "run_id"]
+    """Pairs of points of learners a and b in the same run, config, length and seed: each seed
+    is one pair (both learners on its data), so a ratio can be a median over pairs."""
+    cols = ["key", "T", "seed", "va", "ia", "vb", "ib", "ka", "kb", "run_id"]
     parts = []
     for lr in (a, b):
         d = select(df, kind="measure", learner=lr, task=task, device=device)
@@ -155,12 +156,13 @@ def matched(df, a, b, field=TSTEP, iqr=TIQR, task=None, device=None):
                           "T": num(d, "config.seq_len").values, "v": num(d, field).values,
                           "i": num(d, iqr).fillna(0).values if iqr else 0.0,
                           "k": kwargs_json(d).values,
+                          "seed": num(d, "config.seed").fillna(0).values,
                           "run_id": col(d, "run_id").astype(str).values})
-        t = t.groupby(["key", "T", "k", "run_id"], as_index=False, sort=True).median()
+        t = t.groupby(["key", "T", "seed", "k", "run_id"], as_index=False, sort=True).median()
         parts.append((t, d))
     (ta, da), (tb, db) = parts
-    m = ta.merge(tb, on=["key", "T", "run_id"], suffixes=("a", "b"))
-    m = m.sort_values(["key", "T", "ka", "kb"], kind="mergesort").reset_index(drop=True)
+    m = ta.merge(tb, on=["key", "T", "seed", "run_id"], suffixes=("a", "b"))
+    m = m.sort_values(["key", "T", "seed", "ka", "kb"], kind="mergesort").reset_index(drop=True)
     rows = pd.concat([da, db])
     if len(m):
         pairs = set(zip(m["key"], m["T"]))

@@ -46,7 +46,18 @@ def load(results_dir) -> tuple[pd.DataFrame, str]:
     if not result_files(p):
         return pd.DataFrame(), "none (no *.jsonl files)"
     # the records' own reader: its errors name the file and line; they propagate
-    return normalise(load_results(p)), "rtrl_moe.records.load_results"
+    import warnings
+
+    from rtrl_moe.records import ResultsWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResultsWarning)   # named in the report instead
+        df = load_results(p)
+    loader = "rtrl_moe.records.load_results"
+    partial = df.attrs.get("partial_lines") or []
+    if partial:   # never silently: the report says which partial last lines it skipped
+        loader += (f" (skipped {len(partial)} partial last line(s), a writer stopped "
+                   f"mid-line: {', '.join(Path(x).name for x in partial)})")
+    return normalise(df), loader
 
 
 def normalise(df: pd.DataFrame) -> pd.DataFrame:
@@ -219,18 +230,22 @@ def select(df: pd.DataFrame, *, kind=None, learner=None, task=None, status="ok",
 
 
 def machine_label(df: pd.DataFrame) -> str:
-    """Names of the machines the rows came from (CPU model, GPU if any)."""
+    """Names of the machines the rows came from: CPU model, cores, GPU if any, and the machine
+    id, so that two machines of the same CPU model can be told apart."""
     if len(df) == 0:
         return "no machine"
     labels = []
     for mid, g in df.groupby(col(df, "machine.machine_id").astype(str), sort=True):
         r = g.iloc[0]
         cpu = r.get("machine.cpu") or "unknown CPU"
+        cores = r.get("machine.cores")
         gpu = r.get("machine.gpu")
         lab = str(cpu)
+        if pd.notna(cores):
+            lab += f" x{int(cores)}"
         if isinstance(gpu, str) and gpu:
             lab += f" + {gpu}"
-        labels.append(lab)
+        labels.append(f"{lab} [{mid}]")
     return "; ".join(sorted(set(labels)))
 
 

@@ -80,7 +80,8 @@ def _learner_sort(key):
 def _over_T(ax, ylabel: str, logy: bool = False, title: str | None = None) -> None:
     """The axes of a figure over sequence length: T on a log2 scale, a grid, a small legend."""
     ax.set_xscale("log", base=2)
-    if logy:
+    # a log axis needs a positive value to show (one record of zeros must not stop the report)
+    if logy and any((np.asarray(ln.get_ydata(), dtype=float) > 0).any() for ln in ax.get_lines()):
         ax.set_yscale("log")
     ax.set_xlabel("sequence length T")
     ax.set_ylabel(ylabel)

@@ -86,7 +86,7 @@ def sections(df: pd.DataFrame) -> list:
             sub = df[(mid == m) & (dev == d)]
             gpu = d == "cuda"
             label = machine_label(sub)
-            groups.append((slug(f"{m}-{d}"), f"{'GPU: ' if gpu else ''}{label} ({d}, machine {m})", sub, gpu))
+            groups.append((slug(f"{m}-{d}"), f"{'GPU: ' if gpu else ''}{label} ({d})", sub, gpu))
     out = []
     for s, title, sub, gpu in groups:
         r = sub.iloc[0]

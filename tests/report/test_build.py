@@ -82,8 +82,8 @@ def test_sections_per_machine_and_gpu(tmp_path):
     d = synth.write_fixture(tmp_path / "results", gpu=True)
     build(d, tmp_path / "out")
     html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
-    assert "GPU: Fixture Xeon + Fixture H100 (cuda, machine gx01)" in html
-    assert "Fixture CPU 2.0GHz (cpu, machine fx01)" in html
+    assert "GPU: Fixture Xeon x2 + Fixture H100 [gx01] (cuda)" in html
+    assert "Fixture CPU 2.0GHz x2 [fx01] (cpu)" in html
     assert "no GPU results" not in html
     names = {p.name for p in (tmp_path / "out" / "figures").glob("*.png")}
     assert "gx01-cuda-memory.png" in names and "fx01-cpu-memory.png" in names

@@ -1,4 +1,4 @@
-"""The library's speed targets (issue 2): MET, MISSED, NOT MEASURED on synthetic records."""
+"""The library's speed targets: MET, MISSED, NOT MEASURED on synthetic records."""
 from __future__ import annotations
 
 import synth
@@ -18,14 +18,19 @@ def param_counts(model: dict) -> dict:
     return {"n_expert_params": expert_param_count(m), "n_state_params": state_param_count(m)}
 
 
-def pair(model, slow, fast, t_slow, t_fast, fraction=0.8, run="run-a"):
+def pair(model, slow, fast, t_slow, t_fast, fraction=0.8, run="run-a", seeds=(0, 1, 2),
+         load=None):
+    """``len(seeds)`` pairs (a speedup is decided on >= 3) of the two learners in one run."""
     out = []
-    for lr, t in ((slow, t_slow), (fast, t_fast)):
-        m = synth.measure_metrics(lr, 32)
-        m.update(time_step_median_ns=t, time_step_iqr_ns=t // 100, matmul_fraction=fraction,
-                 **param_counts(model))
-        out.append(synth.record("measure", lr, 32, m, model=model, run_id=run,
-                                kwargs={"n": 16} if lr == "tree-rtrl" else {}))
+    for seed in seeds:
+        for lr, t in ((slow, t_slow), (fast, t_fast)):
+            m = synth.measure_metrics(lr, 32)
+            m.update(time_step_median_ns=t, time_step_iqr_ns=t // 100, matmul_fraction=fraction,
+                     **param_counts(model))
+            if load is not None:
+                m.update(load_avg_1m=load, threads=1)
+            out.append(synth.record("measure", lr, 32, m, model=model, run_id=run, seed=seed,
+                                    kwargs={"n": 16} if lr == "tree-rtrl" else {}))
     return out
 
 
@@ -69,3 +74,25 @@ def test_a_record_without_expert_counts_is_not_the_experts_config(tmp_path):
 def test_empty_results_are_not_measured():
     import pandas as pd
     assert set(verdicts(pd.DataFrame()).values()) == {tg.NOT_MEASURED}
+
+
+def test_one_pair_decides_nothing(tmp_path):
+    recs = pair(SLOTS, "rtrl", "sparse-rtrl", 9_000, 1_000, seeds=(0,))
+    row = [r for r in tg.evaluate(load_records(tmp_path, recs)) if r["id"] == "slots-3x"][0]
+    assert row["verdict"] == tg.NOT_MEASURED and "needs >= 3 pairs" in row["measured"]
+
+
+def test_other_widths_are_never_pooled_into_the_targets(tmp_path):
+    # 3 fast pairs at d_model 16 beside 3 slow ones at 32: the target reads the 32 ones only
+    recs = (pair(dict(SLOTS, d_model=16), "rtrl", "sparse-rtrl", 9_000, 1_000)
+            + pair(SLOTS, "rtrl", "sparse-rtrl", 2_000, 1_000, run="run-b"))
+    assert verdicts(load_records(tmp_path, recs))["slots-3x"] == tg.MISSED
+
+
+def test_timings_under_load_are_flagged(tmp_path):
+    recs = pair(SLOTS, "rtrl", "sparse-rtrl", 3_500, 1_000, load=2.7)
+    row = [r for r in tg.evaluate(load_records(tmp_path, recs)) if r["id"] == "slots-3x"][0]
+    assert "UNDER LOAD: 6 of 6 timing(s), load average up to 2.7" in row["measured"]
+    recs = pair(SLOTS, "rtrl", "sparse-rtrl", 3_500, 1_000, load=1.2)
+    row = [r for r in tg.evaluate(load_records(tmp_path, recs)) if r["id"] == "slots-3x"][0]
+    assert "UNDER LOAD" not in row["measured"]
