@@ -85,8 +85,10 @@ def execute(cfg: PointConfig) -> dict:
 def run_point(cfg: PointConfig, *, run_id: Optional[str] = None, **extra: Any) -> dict:
     """Run ``cfg`` in this process and return a full results record."""
     from ..records import make_record
+    from .spec import code_of
     r = execute(cfg)
-    rec_extra = {"point_key": cfg.key(), "wall_s": r.get("elapsed_s"), "isolated": False}
+    rec_extra = {"point_key": cfg.key(), "wall_s": r.get("elapsed_s"), "isolated": False,
+                 "code": code_of(cfg)}
     if "traceback" in r:
         rec_extra["traceback"] = r["traceback"]
     rec_extra.update(extra)

@@ -247,6 +247,49 @@ def docs() -> list[PointConfig]:
     return _cpu_threads(pts)
 
 
+#: the plain tanh RNN of the frontier (RFLO's derivation needs the tanh form)
+RNN_TANH = {"hidden": 64, "cell": "tanh"}
+#: (learner, kwargs) on the frontier: exact, the documents' inexact formula, the
+#: approximations, and truncated BPTT at several windows
+FRONTIER_MOE = (("sparse-rtrl", {}), ("sparse-rtrl-readonly", {}), ("snap-1", {}),
+                ("snap-2", {}), ("uoro", {}), ("tbptt", {"k": 4}), ("tbptt", {"k": 16}),
+                ("tbptt", {"k": 64}))
+FRONTIER_RNN = (("rtrl", {}), ("snap-1", {}), ("snap-2", {}), ("uoro", {}), ("rflo", {}),
+                ("tbptt", {"k": 4}), ("tbptt", {"k": 16}), ("tbptt", {"k": 64}))
+FRONTIER_T = (16, 64, 256, 1024)
+
+
+def frontier() -> list[PointConfig]:
+    """Online learners side by side (bias versus cost, not a claim of the documents): gradient
+    agreement with BPTT at every length, state bytes and time per token at T=256, and task
+    accuracy (3 seeds), on the documents' model and on a plain tanh RNN. In pieces by label:
+    frontier-agree (~15 min), frontier-cost (~5 min), frontier-train (the RNN runs ~10 min,
+    the MoE ones hours)."""
+    pts: list[PointConfig] = []
+    for model_type, model, learners in (("moe", DOC, FRONTIER_MOE),
+                                        ("rnn", RNN_TANH, FRONTIER_RNN)):
+        for lr, kw in learners:
+            common = dict(learner=lr, learner_kwargs=dict(kw), model_type=model_type,
+                          model=dict(model), timeout_s=3600)
+            pts += [PointConfig(kind="agree", seq_len=T, dtype="float64",
+                                label="frontier-agree", **common) for T in FRONTIER_T]
+            pts.append(PointConfig(kind="measure", seq_len=256, repeats=3,
+                                   track_steps=64 if lr != "tbptt" else None,
+                                   label="frontier-cost", **common))
+            for task, T in (("anbn", 32), ("haystack", 16)):
+                pts += [PointConfig(kind="train", task=task, seq_len=T, steps=300, lr=2e-3,
+                                    eval_every=15, seed=seed, label="frontier-train",
+                                    **common) for seed in PAIR_SEEDS]
+        pts += [PointConfig(kind="measure", learner="bptt", model_type=model_type,
+                            model=dict(model), seq_len=256, repeats=3, label="frontier-cost")]
+        for task, T in (("anbn", 32), ("haystack", 16)):
+            pts += [PointConfig(kind="train", learner="bptt", model_type=model_type,
+                                model=dict(model), task=task, seq_len=T, steps=300, lr=2e-3,
+                                eval_every=15, seed=seed, label="frontier-train")
+                    for seed in PAIR_SEEDS]
+    return _cpu_threads(pts)
+
+
 def gpu() -> list[PointConfig]:
     cuda = {"device": "cuda"}
     pts: list[PointConfig] = []
@@ -265,7 +308,7 @@ def gpu() -> list[PointConfig]:
 
 PRESETS: dict[str, Callable[[], list[PointConfig]]] = {"quick": quick, "long": long,
                                                         "full": full, "gpu": gpu, "train": train,
-                                                        "docs": docs}
+                                                        "docs": docs, "frontier": frontier}
 
 
 def get_preset(name: str) -> list[PointConfig]:

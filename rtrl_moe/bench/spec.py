@@ -90,3 +90,37 @@ def model_metrics(model) -> dict:
     out["n_expert_params"] = (int(rm.flops.expert_param_count(model))
                               if hasattr(model, "expert_param_groups") else None)
     return out
+
+
+def code_of(cfg: PointConfig) -> dict:
+    """The record's ``code`` field: fingerprints of the harness and of the files this point's
+    learner depends on (the model files, every module of its class hierarchy and the package
+    modules those import), so a change to another learner leaves its records fresh
+    (rtrl_moe/records/provenance.py)."""
+    import inspect
+    import sys
+    from pathlib import Path
+
+    from ..records.provenance import MODEL_FILES, PACKAGE, code_fingerprints
+    files = list(MODEL_FILES)
+
+    def add(module) -> None:
+        f = getattr(module, "__file__", None)
+        if f and Path(f).resolve().is_relative_to(PACKAGE):
+            rel = str(Path(f).resolve().relative_to(PACKAGE))
+            if rel not in files:
+                files.append(rel)
+
+    try:
+        classes = [c for c in inspect.getmro(learner_class(cfg)) if c is not object]
+    except ConfigError:
+        return code_fingerprints()
+    for cls in classes:
+        module = sys.modules[cls.__module__]
+        add(module)
+        for value in vars(module).values():   # what the learner's module itself imports
+            owner = value if inspect.ismodule(value) else \
+                sys.modules.get(getattr(value, "__module__", None) or "")
+            if owner is not None and owner.__name__.startswith("rtrl_moe.learners"):
+                add(owner)
+    return code_fingerprints(library_files=files)

@@ -150,11 +150,11 @@ def run_point_isolated(cfg: PointConfig, timeout_s: Optional[float] = DEFAULT_TI
     """Run ``cfg`` in a fresh subprocess and return a full results record (never raises for
     the point's own failure: crash, OOM and timeout are statuses)."""
     from ..records import make_record
-    from .spec import static_config
+    from .spec import code_of, static_config
     r = execute_isolated(cfg, timeout_s=timeout_s, env=env)
     config = r.get("config") or static_config(cfg)
     rec_extra = {"point_key": cfg.key(), "wall_s": r.get("wall_s"), "timeout_s": timeout_s,
-                 "isolated": True, "returncode": r.get("returncode")}
+                 "isolated": True, "returncode": r.get("returncode"), "code": code_of(cfg)}
     for k in ("traceback", "worker_log_tail"):
         if r.get(k):
             rec_extra[k] = r[k]

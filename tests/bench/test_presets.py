@@ -90,3 +90,29 @@ def test_docs_preset_is_the_documents_workload_in_pairs():
                 seeds = {p.seed for p in timed if p.seq_len == T and p.learner == lr}
                 assert len(seeds) >= 3, (label, T, lr)              # >= 3 pairs per ratio
     assert {p.budget_mb for p in pts if p.label == "docs-budget"} == {256}
+
+
+def test_frontier_preset_covers_every_online_learner_where_it_applies():
+    from rtrl_moe.bench import spec
+    pts = get_preset("frontier")
+    assert len({p.key() for p in pts}) == len(pts)
+    for p in pts:
+        spec.check(p)                                   # rflo only on the tanh RNN, etc.
+    agree = [p for p in pts if p.label == "frontier-agree"]
+    for mt in ("moe", "rnn"):
+        names = {p.learner for p in agree if p.model_type == mt}
+        assert {"snap-1", "snap-2", "uoro", "tbptt"} <= names
+        assert {p.seq_len for p in agree if p.model_type == mt} == {16, 64, 256, 1024}
+    assert "rflo" in {p.learner for p in agree if p.model_type == "rnn"}
+    train = [p for p in pts if p.label == "frontier-train"]
+    assert {p.task for p in train} == {"anbn", "haystack"} and {p.seed for p in train} == {0, 1, 2}
+
+
+def test_a_record_names_the_files_its_learner_depends_on():
+    from rtrl_moe.bench import PointConfig
+    from rtrl_moe.bench.spec import code_of
+    snap = code_of(PointConfig(learner="snap-1"))["library_files"]
+    assert "learners/snap.py" in snap and "learners/snap_pattern.py" in snap
+    assert "learners/rtrl.py" not in snap and "moe.py" in snap
+    tree = code_of(PointConfig(learner="tree-rtrl"))["library_files"]
+    assert {"learners/tree_rtrl.py", "learners/rtrl.py", "learners/base.py"} <= set(tree)

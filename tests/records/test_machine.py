@@ -43,3 +43,17 @@ def test_code_fingerprints_change_with_the_source_they_cover(tmp_path):
     assert stale_parts({"code": before}, after) == ["library"]
     assert stale_parts({"code": after}, after) == []
     assert stale_parts({}, after) is None
+
+
+def test_a_record_is_stale_only_for_the_files_it_names(tmp_path):
+    import shutil
+
+    from rtrl_moe.records.provenance import PACKAGE, code_fingerprints, stale_parts
+    copy = tmp_path / "rtrl_moe"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    files = ["moe.py", "learners/bptt.py", "learners/base.py"]
+    rec = {"code": code_fingerprints(str(copy), files)}
+    (copy / "learners" / "rtrl.py").write_text("# another learner changed\n")
+    assert stale_parts(rec, root=str(copy)) == []
+    (copy / "learners" / "bptt.py").write_text("# this one changed\n")
+    assert stale_parts(rec, root=str(copy)) == ["library"]
