@@ -1,0 +1,151 @@
+"""Online learners side by side: bias versus cost (the `frontier` preset; not a documented
+claim, so it is kept apart from the verdicts).
+
+For each model (the documents' MoE and the plain tanh RNN) and each learner (with its keywords:
+tbptt at several windows is several learners), one row: gradient cosine and relative error
+against BPTT at every length measured (`frontier-agree`), learner-state bytes and ms/token at
+T=256 (`frontier-cost`), and held-out accuracy on a^n b^n and haystack as mean and 95% interval
+over seeds with chance beside it (`frontier-train`). One model per table and per figure panel:
+records of two models are never on one axis.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .data import col, kwargs_json, num, select
+from .fmt import fmt_bytes
+
+LABELS = ("frontier-agree", "frontier-cost", "frontier-train")
+COST_T = 256
+#: two-sided 95% t quantiles by degrees of freedom (scipy is not a dependency)
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+       9: 2.262, 10: 2.228}
+
+
+def name(learner: str, kw: str) -> str:
+    kw = kw.strip("{}").replace('"', "").replace(" ", "")
+    return f"{learner} ({kw})" if kw else learner
+
+
+def interval(values) -> tuple[float, float]:
+    """Mean and the half-width of its 95% t-interval (nan with fewer than 2 values)."""
+    v = np.asarray([x for x in values if x == x], dtype=float)
+    if len(v) == 0:
+        return math.nan, math.nan
+    if len(v) < 2:
+        return float(v.mean()), math.nan
+    t = T95.get(len(v) - 1, 1.96)
+    return float(v.mean()), float(t * v.std(ddof=1) / math.sqrt(len(v)))
+
+
+def _rows_of(df: pd.DataFrame, label: str) -> pd.DataFrame:
+    if len(df) == 0 or "config.label" not in df.columns:
+        return df.iloc[0:0]
+    return df[col(df, "config.label").astype(str) == label]
+
+
+def table(df: pd.DataFrame) -> dict:
+    """``{model_type: [row, ...]}``, one row per (learner, keywords); empty without records."""
+    out: dict = {}
+    parts = {lab: _rows_of(df, lab) for lab in LABELS}
+    everything = pd.concat(list(parts.values())) if any(len(p) for p in parts.values()) else None
+    if everything is None:
+        return out
+    for mt in sorted(set(col(everything, "config.model_type").fillna("moe").astype(str))):
+        rows = []
+        sub = {lab: p[col(p, "config.model_type").fillna("moe").astype(str) == mt]
+               for lab, p in parts.items()}
+        learners = sorted({(lr, kw) for p in sub.values() if len(p)
+                           for lr, kw in zip(col(p, "config.learner").astype(str),
+                                             kwargs_json(p).astype(str))})
+        lengths = sorted({int(t) for t in num(select(sub["frontier-agree"], kind="agree"),
+                                               "config.seq_len").dropna()})
+        for lr, kw in learners:
+            row = {"learner": name(lr, kw), "model": mt}
+            a = select(sub["frontier-agree"], kind="agree", learner=lr)
+            a = a[kwargs_json(a).astype(str) == kw] if len(a) else a
+            for T in lengths:
+                at = a[num(a, "config.seq_len") == T] if len(a) else a
+                row[f"cos T={T}"] = float(num(at, "metrics.cosine").median()) if len(at) else None
+            c = select(sub["frontier-cost"], kind="measure", learner=lr)
+            c = c[(kwargs_json(c).astype(str) == kw) & (num(c, "config.seq_len") == COST_T)] \
+                if len(c) else c
+            row["state bytes"] = (float(num(c, "metrics.tensor_bytes_learner_state").median())
+                                  if len(c) else None)
+            row["ms/token"] = (float(num(c, "metrics.time_per_token_ns").median()) / 1e6
+                               if len(c) else None)
+            tr = select(sub["frontier-train"], kind="train", learner=lr)
+            tr = tr[kwargs_json(tr).astype(str) == kw] if len(tr) else tr
+            for task in ("anbn", "haystack"):
+                t = tr[col(tr, "config.task").astype(str) == task] if len(tr) else tr
+                mean, half = interval(num(t, "metrics.final_accuracy")) if len(t) else (None, None)
+                chance = float(num(t, "metrics.chance_accuracy").median()) if len(t) else None
+                row[f"{task} acc"] = mean
+                row[f"{task} ±95%"] = half
+                row[f"{task} chance"] = chance
+                row[f"{task} seeds"] = int(len(t))
+            rows.append(row)
+        out[mt] = rows
+    return out
+
+
+def formatted(rows: list) -> list:
+    """Rows as the report prints them."""
+    out = []
+    for r in rows:
+        f = {}
+        for k, v in r.items():
+            if v is None or (isinstance(v, float) and v != v):
+                f[k] = "not measured" if not k.endswith(("±95%", "chance")) else ""
+            elif k.startswith("cos"):
+                f[k] = f"{v:.4f}"
+            elif k == "state bytes":
+                f[k] = fmt_bytes(v)
+            elif k == "ms/token":
+                f[k] = f"{v:.2f}"
+            elif k.endswith(("acc", "±95%", "chance")):
+                f[k] = f"{100 * v:.1f}%"
+            else:
+                f[k] = str(v)
+        out.append(f)
+    return out
+
+
+def figure(tab: dict):
+    """Per model, cosine to BPTT at the longest common length against ms/token and against
+    state bytes; None without the needed records."""
+    panels = []
+    for mt, rows in sorted(tab.items()):
+        cos_keys = [k for k in (rows[0] if rows else {}) if k.startswith("cos T=")]
+        if not cos_keys:
+            continue
+        key = cos_keys[-1]
+        pts = [(r["learner"], r["ms/token"], r["state bytes"], r[key]) for r in rows
+               if r.get(key) is not None]
+        if any(p[1] for p in pts) or any(p[2] for p in pts):
+            panels.append((mt, key, pts))
+    if not panels:
+        return None
+    fig = Figure(figsize=(12, 4 * len(panels)), dpi=100)
+    for i, (mt, key, pts) in enumerate(panels):
+        for j, (xi, xlabel) in enumerate(((1, "ms/token at T=256"), (2, "learner state (bytes)"))):
+            ax = fig.add_subplot(len(panels), 2, 2 * i + j + 1)
+            for lab, *vals in pts:
+                x, y = vals[xi - 1], vals[2]
+                if x:
+                    ax.scatter([x], [y], s=18)
+                    ax.annotate(lab, (x, y), fontsize=7, xytext=(3, 3),
+                                textcoords="offset points")
+            if any(p[xi] for p in pts):
+                ax.set_xscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(f"cosine to BPTT ({key[4:]})")
+            ax.set_title(f"{'documents MoE' if mt == 'moe' else 'tanh RNN'}: bias vs cost",
+                         fontsize=10)
+            ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
