@@ -99,6 +99,7 @@ def run(cfg: PointConfig, budget: Budget) -> dict:
             times = time_calls(lambda: tr.step(tr.stream()), repeats=cfg.repeats, warmup=0,
                                sync=sync) if cfg.repeats else []
             m.update(load.stop())
+            m.update(phase_metrics(learner) if times else {})
             sync()
             m.update(rss.stop())
             if cuda_mon is not None:
@@ -162,6 +163,21 @@ def run(cfg: PointConfig, budget: Budget) -> dict:
                     m["matmul_fraction"] = m["sensitivity_flops_per_s"] / m["matmul_flops_per_s"]
     m.update(floor_metrics(m))
     return m
+
+
+PHASES = ("jacobian", "update", "readout", "other")
+
+
+def phase_metrics(learner) -> dict:
+    """Where the last timed step's time went, per token: the learner's own phase clock
+    (``learner.phase_ns``: one ``perf_counter_ns`` read per phase boundary, no sync on the CPU;
+    on CUDA the learner records phases only while profiling, so they are absent here)."""
+    ph = getattr(learner, "phase_ns", None)
+    if not isinstance(ph, dict) or not ph.get("steps"):
+        return {}
+    steps = ph["steps"]
+    return {"phase_ns_per_step": {k: ph.get(k, 0) / steps for k in PHASES},
+            "phase_steps": steps}
 
 
 def floor_metrics(m: dict) -> dict:
