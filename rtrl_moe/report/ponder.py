@@ -1,0 +1,197 @@
+"""Document 004 (PonderTTT's quick start): its checkable claims beside the `ponder` records.
+
+Each claim names its workload (the document's command: scale 125m, its action, its number of
+chunks, synthetic or stdlib data) and its rule, declared here before any record is read:
+
+* losses: the documented value with an absolute tolerance of 0.1 nats (the document writes
+  them to one decimal); the improvement "~0.1" is CONFIRMED in [0.05, 0.2], PARTIAL in
+  (0, 0.05) or (0.2, 0.4], REFUTED otherwise;
+* per-chunk cost "1x/3x/5x/12x": the measured ratio to SKIP (median seconds per chunk, and
+  analytic FLOPs) within a factor 1.5 of the documented multiple is CONFIRMED, within 2x
+  PARTIAL, else REFUTED;
+* durations ("1-2 minutes", "5-10 minutes" on CPU): the end-to-end time of the command within
+  the documented range is CONFIRMED, within twice its upper bound PARTIAL, else REFUTED; a
+  timing taken under load (1-minute load average above threads + 0.5) says so;
+* GPU figures: NOT MEASURED without a GPU record.
+
+Records come only from the document's own runs (labels ``doc-quick``, ``doc-first``,
+``doc-real`` and ``command-*``); records of two scales are never pooled.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .data import col, num
+
+SOURCE = "004_ca5ad81251189e34.txt"
+CONFIRMED, REFUTED, PARTIAL, NOT_MEASURED = "CONFIRMED", "REFUTED", "PARTIAL", "NOT MEASURED"
+SCALE = "125m"
+NOMINAL = {"SKIP": 1, "UPDATE_1": 3, "UPDATE_2": 5, "UPDATE_4": 12}
+
+
+@dataclass
+class PonderClaim:
+    id: str
+    quote: str
+    rule: str
+    workload: dict
+    verdict: str = NOT_MEASURED
+    documented: str = ""
+    measured: str = ""
+    ratio: float | None = None
+    records: list = field(default_factory=list)
+
+
+def _ponder(df: pd.DataFrame) -> pd.DataFrame:
+    if len(df) == 0 or "config.kind" not in df.columns:
+        return df.iloc[0:0]
+    d = df[(col(df, "config.kind") == "ponder") & (col(df, "status") == "ok")]
+    return d[col(d, "config.model_scale").astype(str) == SCALE]
+
+
+def _runs(d: pd.DataFrame, label: str, data: str = "synthetic") -> pd.DataFrame:
+    return d[(col(d, "config.label").astype(str) == label)
+             & (col(d, "config.data").astype(str) == data)]
+
+
+def _by_action(runs: pd.DataFrame, metric: str) -> dict:
+    out = {}
+    for a, g in runs.groupby(col(runs, "config.action").astype(str), sort=True):
+        out[a] = float(num(g, metric).median())
+    return out
+
+
+def _refs(rows: pd.DataFrame) -> list:
+    return [f"{s} ({r})" for s, r in zip(col(rows, "_source"), col(rows, "run_id"))]
+
+
+def _loaded(rows: pd.DataFrame) -> str:
+    load = num(rows, "metrics.load_avg_1m")
+    thr = num(rows, "metrics.threads").fillna(1)
+    return " (timed under load: load average up to %.1f)" % load.max() \
+        if (load > thr + 0.5).any() else ""
+
+
+def _band(x: float, lo: float, hi: float, slack: float) -> str:
+    if lo <= x <= hi:
+        return CONFIRMED
+    return PARTIAL if lo / slack <= x <= hi * slack else REFUTED
+
+
+def evaluate(df: pd.DataFrame) -> list[PonderClaim]:
+    d = _ponder(df)
+    first = _runs(d, "doc-first")
+    real = _runs(d, "doc-real", "stdlib")
+    quick = _runs(d, "doc-quick")
+    cmds = d[col(d, "config.label").astype(str).str.startswith("command-")] if len(d) else d
+    out = []
+
+    # -- losses on random tokens --------------------------------------------------------
+    loss = _by_action(first, "metrics.average_loss")
+    c = PonderClaim("004-skip-11.0", "SKIP baseline: ~11.0 loss",
+                    "average loss of the SKIP run within 0.1 of 11.0",
+                    {"command": "train_baseline --model_scale 125m --action SKIP --num_chunks 20",
+                     "data": "synthetic", "label": "doc-first"}, documented="11.0")
+    if "SKIP" in loss:
+        x = loss["SKIP"]
+        c.measured, c.ratio = f"{x:.3f} (uniform-token floor ln 50257 = {math.log(50257):.3f})", x / 11.0
+        c.verdict = CONFIRMED if abs(x - 11.0) <= 0.1 else REFUTED
+        c.records = _refs(first[col(first, "config.action") == "SKIP"])
+    out.append(c)
+
+    c = PonderClaim("004-update-10.9", "UPDATE_1/2/4: ~10.9 loss (marginal improvement expected)",
+                    "each UPDATE_k's average loss within 0.1 of 10.9 (all three: CONFIRMED; "
+                    "some: PARTIAL; none: REFUTED)",
+                    {"command": "train_baseline --action UPDATE_k --num_chunks 20",
+                     "data": "synthetic", "label": "doc-first"}, documented="10.9")
+    ups = {a: v for a, v in loss.items() if a.startswith("UPDATE")}
+    if ups:
+        ok = [abs(v - 10.9) <= 0.1 for v in ups.values()]
+        c.verdict = CONFIRMED if all(ok) and len(ups) == 3 else (PARTIAL if any(ok) else REFUTED)
+        c.measured = "; ".join(f"{a} {v:.3f}" for a, v in ups.items())
+        c.records = _refs(first[col(first, "config.action").astype(str).str.startswith("UPDATE")])
+    out.append(c)
+
+    c = PonderClaim("004-marginal-0.1", "TTT improvement is marginal (~0.1) on synthetic data",
+                    "SKIP loss minus the best UPDATE_k loss: CONFIRMED in [0.05, 0.2], PARTIAL "
+                    "in (0, 0.05) or (0.2, 0.4], else REFUTED",
+                    {"label": "doc-first", "data": "synthetic"}, documented="0.1")
+    if "SKIP" in loss and ups:
+        gain = loss["SKIP"] - min(ups.values())
+        c.measured, c.ratio = f"{gain:+.3f} nats", gain / 0.1
+        c.verdict = CONFIRMED if 0.05 <= gain <= 0.2 else (
+            PARTIAL if 0 < gain <= 0.4 else REFUTED)
+        c.records = _refs(first)
+    out.append(c)
+
+    c = PonderClaim("004-real-differentiates", "Real code data will show more differentiation",
+                    "spread of the four actions' average losses (max - min) on the stdlib code "
+                    "larger than on random tokens",
+                    {"labels": ["doc-first", "doc-real"], "data": ["synthetic", "stdlib"]})
+    real_loss = _by_action(real, "metrics.average_loss")
+    if len(loss) >= 2 and len(real_loss) >= 2:
+        s_syn = max(loss.values()) - min(loss.values())
+        s_real = max(real_loss.values()) - min(real_loss.values())
+        c.measured = f"spread {s_real:.3f} nats on stdlib code vs {s_syn:.3f} on random tokens"
+        c.ratio = s_real / s_syn if s_syn else None
+        c.verdict = CONFIRMED if s_real > s_syn else REFUTED
+        c.records = _refs(pd.concat([first, real]))
+    out.append(c)
+
+    # -- cost per chunk -----------------------------------------------------------------
+    sec = _by_action(first, "metrics.seconds_per_chunk_median")
+    flops = {}
+    for a, g in first.groupby(col(first, "config.action").astype(str), sort=True):
+        per = [np.median(v) for v in g["metrics.chunk_flops_analytic"] if isinstance(v, list) and v]
+        if per:
+            flops[a] = float(np.median(per))
+    for a, mult in NOMINAL.items():
+        if a == "SKIP":
+            continue
+        c = PonderClaim(f"004-cost-{a.lower()}", f"{a}: ... cost={20 * mult}.0 ({mult}× per chunk)",
+                        f"measured seconds per chunk of {a} over SKIP's within 1.5x of {mult} "
+                        "(CONFIRMED), within 2x (PARTIAL), else REFUTED; analytic FLOPs shown",
+                        {"label": "doc-first", "data": "synthetic", "action": a},
+                        documented=f"{mult}x")
+        if a in sec and "SKIP" in sec:
+            r = sec[a] / sec["SKIP"]
+            c.ratio = r / mult
+            fl = f"; analytic FLOPs {flops[a] / flops['SKIP']:.2f}x" if a in flops and "SKIP" in flops \
+                else ""
+            rows = first[col(first, "config.action").isin(["SKIP", a])]
+            c.measured = f"time {r:.2f}x SKIP's ({sec[a]:.2f} vs {sec['SKIP']:.2f} s/chunk){fl}" \
+                + _loaded(rows)
+            c.verdict = _band(r, mult / 1.5, mult * 1.5, 2 / 1.5)
+            c.records = _refs(rows)
+        out.append(c)
+
+    # -- durations ----------------------------------------------------------------------
+    for cid, quote, group, lo, hi in (
+            ("004-quick-1-2min", "should complete in 1-2 minutes on CPU", "command-quick", 60, 120),
+            ("004-first-5-10min", "**Time**: ~5-10 minutes on CPU", "command-first", 300, 600)):
+        c = PonderClaim(cid, quote, f"end-to-end seconds of the command(s) in [{lo}, {hi}] "
+                        f"(CONFIRMED), up to {2 * hi} (PARTIAL), else REFUTED",
+                        {"label": group, "scale": SCALE}, documented=f"{lo}-{hi} s")
+        rows = cmds[col(cmds, "config.label").astype(str) == group] if len(cmds) else cmds
+        if len(rows):
+            total = float(num(rows, "metrics.end_to_end_s").sum())
+            c.measured = f"{total:.0f} s over {len(rows)} command(s)" + _loaded(rows)
+            c.ratio = total / hi
+            c.verdict = _band(total, lo, hi, 2)
+            c.records = _refs(rows)
+        out.append(c)
+
+    for cid, quote in (("004-gpu-1min", "<1 minute on GPU"),
+                       ("004-cpu-10-100x", "GPU required for production training (CPU is 10-100× "
+                                           "slower)")):
+        gpu = d[col(d, "config.device").astype(str).str.startswith("cuda")] if len(d) else d
+        c = PonderClaim(cid, quote, "needs the same command timed on a GPU",
+                        {"device": "cuda", "scale": SCALE})
+        c.measured = "not measured: no GPU record in results/" if len(gpu) == 0 else \
+            "GPU records present but this check is not written yet"
+        out.append(c)
+    return out

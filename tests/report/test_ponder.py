@@ -1,0 +1,55 @@
+"""Document 004's claims: each rule can confirm and can refute."""
+import synth
+from report_testlib import load_records
+
+from rtrl_moe.report import ponder
+
+
+def rec(label, action, data="synthetic", **metrics):
+    r = synth.record("agree", "bptt", 1, {})       # a template; replaced below
+    r["config"] = {"kind": "ponder", "action": action, "model_scale": "125m", "data": data,
+                   "label": label, "num_chunks": 20, "device": "cpu"}
+    r["metrics"] = {"threads": 1, "load_avg_1m": 0.5, **metrics}
+    return r
+
+
+def runs(losses, secs, data="synthetic", label="doc-first"):
+    return [rec(label, a, data, average_loss=loss, seconds_per_chunk_median=s,
+                chunk_flops_analytic=[1e9 * ponder.NOMINAL[a]] * 3)
+            for (a, loss), s in zip(losses.items(), secs)]
+
+
+def verdicts(tmp_path, recs):
+    return {c.id: c.verdict for c in ponder.evaluate(load_records(tmp_path, recs))}
+
+
+def test_documented_figures_confirm(tmp_path):
+    recs = runs({"SKIP": 11.0, "UPDATE_1": 10.9, "UPDATE_2": 10.9, "UPDATE_4": 10.88},
+                [1, 3, 5, 12])
+    recs += runs({"SKIP": 10.0, "UPDATE_1": 9.0, "UPDATE_2": 8.5, "UPDATE_4": 8.0}, [1, 3, 5, 12],
+                 data="stdlib", label="doc-real")
+    recs += [rec("command-quick", "SKIP", end_to_end_s=90.0)]
+    recs += [rec("command-first", a, end_to_end_s=100.0) for a in ponder.NOMINAL]
+    v = verdicts(tmp_path, recs)
+    for cid in ("004-skip-11.0", "004-update-10.9", "004-marginal-0.1", "004-real-differentiates",
+                "004-cost-update_1", "004-cost-update_4", "004-quick-1-2min", "004-first-5-10min"):
+        assert v[cid] == ponder.CONFIRMED, cid
+    assert v["004-gpu-1min"] == ponder.NOT_MEASURED
+
+
+def test_off_figures_refute(tmp_path):
+    recs = runs({"SKIP": 11.6, "UPDATE_1": 11.6, "UPDATE_2": 11.6, "UPDATE_4": 11.6},
+                [1, 1.2, 1.3, 1.5])
+    recs += runs({"SKIP": 10.0, "UPDATE_1": 10.0, "UPDATE_2": 10.0, "UPDATE_4": 10.0},
+                 [1, 1, 1, 1], data="stdlib", label="doc-real")
+    recs += [rec("command-quick", "SKIP", end_to_end_s=900.0)]
+    v = verdicts(tmp_path, recs)
+    for cid in ("004-skip-11.0", "004-update-10.9", "004-marginal-0.1", "004-real-differentiates",
+                "004-cost-update_4", "004-quick-1-2min"):
+        assert v[cid] == ponder.REFUTED, cid
+    assert v["004-first-5-10min"] == ponder.NOT_MEASURED
+
+
+def test_nothing_measured_without_ponder_records(tmp_path):
+    v = verdicts(tmp_path, synth.measure_records())
+    assert set(v.values()) == {ponder.NOT_MEASURED}
