@@ -84,7 +84,8 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     df["_kw"] = _nested(df, "config.learner_kwargs").map(_json)
     dm = pd.to_numeric(model_field(df, "d_model"), errors="coerce")
     ns = pd.to_numeric(model_field(df, "n_slots"), errors="coerce")
-    df["_doc"] = ((dm == 32) & (ns == 4) & (col(df, "config.model_type").fillna("moe") == "moe")).astype(bool)
+    mt = col(df, "config.model_type").astype(object).fillna("moe")
+    df["_doc"] = ((dm == 32) & (ns == 4) & (mt == "moe")).astype(bool)
     return df
 
 

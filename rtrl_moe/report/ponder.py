@@ -91,6 +91,17 @@ def evaluate(df: pd.DataFrame) -> list[PonderClaim]:
     out = []
 
     # -- losses on random tokens --------------------------------------------------------
+    c = PonderClaim("004-quick-avg-11.024", "Average loss: 11.024",
+                    "average loss of the quick validation (SKIP, 10 chunks) within 0.1 of 11.024",
+                    {"command": "train_baseline --model_scale 125m --action SKIP --num_chunks 10",
+                     "data": "synthetic", "label": "doc-quick"}, documented="11.024")
+    if len(quick):
+        x = float(num(quick, "metrics.average_loss").median())
+        c.measured, c.ratio = f"{x:.3f}", x / 11.024
+        c.verdict = CONFIRMED if abs(x - 11.024) <= 0.1 else REFUTED
+        c.records = _refs(quick)
+    out.append(c)
+
     loss = _by_action(first, "metrics.average_loss")
     c = PonderClaim("004-skip-11.0", "SKIP baseline: ~11.0 loss",
                     "average loss of the SKIP run within 0.1 of 11.0",

@@ -30,9 +30,11 @@ def test_documented_figures_confirm(tmp_path):
                  data="stdlib", label="doc-real")
     recs += [rec("command-quick", "SKIP", end_to_end_s=90.0)]
     recs += [rec("command-first", a, end_to_end_s=100.0) for a in ponder.NOMINAL]
+    recs += [rec("doc-quick", "SKIP", average_loss=11.03)]
     v = verdicts(tmp_path, recs)
     for cid in ("004-skip-11.0", "004-update-10.9", "004-marginal-0.1", "004-real-differentiates",
-                "004-cost-update_1", "004-cost-update_4", "004-quick-1-2min", "004-first-5-10min"):
+                "004-cost-update_1", "004-cost-update_4", "004-quick-1-2min", "004-first-5-10min",
+                "004-quick-avg-11.024"):
         assert v[cid] == ponder.CONFIRMED, cid
     assert v["004-gpu-1min"] == ponder.NOT_MEASURED
 
@@ -43,9 +45,10 @@ def test_off_figures_refute(tmp_path):
     recs += runs({"SKIP": 10.0, "UPDATE_1": 10.0, "UPDATE_2": 10.0, "UPDATE_4": 10.0},
                  [1, 1, 1, 1], data="stdlib", label="doc-real")
     recs += [rec("command-quick", "SKIP", end_to_end_s=900.0)]
+    recs += [rec("doc-quick", "SKIP", average_loss=12.0)]
     v = verdicts(tmp_path, recs)
     for cid in ("004-skip-11.0", "004-update-10.9", "004-marginal-0.1", "004-real-differentiates",
-                "004-cost-update_4", "004-quick-1-2min"):
+                "004-cost-update_4", "004-quick-1-2min", "004-quick-avg-11.024"):
         assert v[cid] == ponder.REFUTED, cid
     assert v["004-first-5-10min"] == ponder.NOT_MEASURED
 
