@@ -131,7 +131,7 @@ def run_stream(model: PonderModel, tokens: torch.Tensor, actions: Action | str |
                chunk_size: int = 512, seq_len: int = 1024, num_chunks: Optional[int] = None,
                callback=None) -> StreamResult:
     """Run ``tokens`` ((N,) or (B, N)) chunk by chunk; ``actions`` is one action for every
-    chunk or one per chunk. ``callback(chunk_result, num_chunks)`` is called after each chunk."""
+    chunk or one per chunk (``num_chunks`` defaults to the list's length, or the stream's). ``callback(chunk_result, num_chunks)`` is called after each chunk."""
     if tokens.dim() == 1:
         tokens = tokens.unsqueeze(0)
     if chunk_size <= 0:
@@ -141,7 +141,10 @@ def run_stream(model: PonderModel, tokens: torch.Tensor, actions: Action | str |
     if seq_len < 0 or (seq_len and seq_len % chunk_size):
         raise ValueError(f"seq_len {seq_len} must be 0 or a multiple of chunk_size {chunk_size}")
     available = tokens.shape[1] // chunk_size
-    n_chunks = available if num_chunks is None else num_chunks
+    if num_chunks is None:  # as many as the action list has, else the whole stream
+        listed = not isinstance(actions, (str, Action))
+        num_chunks = len(actions) if listed else available
+    n_chunks = num_chunks
     if n_chunks <= 0 or n_chunks > available:
         raise ValueError(f"{n_chunks} chunks asked for, the stream holds {available}")
     acts = _actions(actions, n_chunks)
