@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..actions import Action
 from .._harness import append_record, utc_now
+from ..actions import Action
 
 GROUPS = {
     "quick": ([Action.SKIP], 10, []),

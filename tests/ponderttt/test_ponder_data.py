@@ -1,9 +1,13 @@
 """Data: seeded synthetic tokens, byte-level stdlib code with a fixed held-out split."""
 import pytest
-import torch
 
-from ponderttt import make_tokens, stdlib_tokens, synthetic_tokens
-from ponderttt.data import byte_to_token, stdlib_files
+# the optional GPT-2 dependency (extra "ponder"): without it, skip this module
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+
+from ponderttt import make_tokens, stdlib_tokens, synthetic_tokens  # noqa: E402
+from ponderttt.data import byte_to_token, stdlib_files  # noqa: E402
 
 
 def test_synthetic_is_seeded_and_uniform_range():

@@ -1,8 +1,12 @@
 """Chunked runs: SKIP, UPDATE_k step counts, per-sequence reset, per-chunk action lists."""
 import pytest
-import torch
 
-from ponderttt import Action, build_model, make_tokens, run_stream
+# the optional GPT-2 dependency (extra "ponder"): without it, skip this module
+pytest.importorskip("transformers")
+
+import torch  # noqa: E402
+
+from ponderttt import Action, build_model, make_tokens, run_stream  # noqa: E402
 
 
 @pytest.fixture(scope="module")
