@@ -78,7 +78,26 @@ def stream_metrics(res: StreamResult, scale, profiler_flops: dict) -> dict:
         "seconds_per_chunk_mean": res.total_seconds / len(chunks),
         "tokens_per_s": res.tokens_per_s,
         "loss_floor_uniform": math.log(scale.vocab_size),
+        **_by_action(res),
     }
+
+
+def _by_action(res: StreamResult) -> dict:
+    """Per action: median and IQR of chunk seconds, mean loss, and the time and analytic-FLOP
+    ratios to SKIP where SKIP ran in the same process (the comparable kind of ratio)."""
+    by: dict = {}
+    for c in res.chunks:
+        by.setdefault(c.action, []).append(c)
+    q = {a: _quantiles([c.seconds for c in cs]) for a, cs in by.items()}
+    out = {"seconds_per_chunk_by_action": {a: m for a, (m, _) in q.items()},
+           "seconds_per_chunk_iqr_by_action": {a: i for a, (_, i) in q.items()},
+           "loss_by_action": {a: sum(c.loss for c in cs) / len(cs) for a, cs in by.items()},
+           "chunks_by_action": {a: len(cs) for a, cs in by.items()}}
+    if "SKIP" in by and len(by) > 1:
+        t0, f0 = q["SKIP"][0], by["SKIP"][0].flops_analytic
+        out["time_ratio_to_skip"] = {a: m / t0 for a, (m, _) in q.items()}
+        out["flops_ratio_to_skip"] = {a: cs[0].flops_analytic / f0 for a, cs in by.items()}
+    return out
 
 
 def build_record(*, run_id: str, config: dict, metrics: dict, status: str = "ok",

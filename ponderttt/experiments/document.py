@@ -5,7 +5,8 @@ time each one end to end (interpreter start to exit, as a user at a shell would 
 
 Groups: ``quick`` (the "Quick Validation": SKIP, 10 chunks), ``first`` (the "First
 Experiment": 20 chunks of each action, synthetic), ``real`` (the same four on
-``--use_real_data``). Each command appends its record to ``OUT/<group>.jsonl`` (label
+``--use_real_data``), ``mix`` (not in the document: the four actions cycled over 40 chunks in
+one process, for time ratios under the same load). Each command appends its record to ``OUT/<group>.jsonl`` (label
 ``doc-<group>``), its printed output goes to ``OUT/logs/<group>_<action>.txt``, and
 ``OUT/commands.jsonl`` gets one line per command: argv, return code, end-to-end seconds, the
 record's run_id, the 1-minute load average before and after.
@@ -23,10 +24,15 @@ from pathlib import Path
 from .._harness import append_record, utc_now
 from ..actions import Action
 
-GROUPS = {
-    "quick": ([Action.SKIP], 10, []),
-    "first": (list(Action), 20, []),
-    "real": (list(Action), 20, ["--use_real_data"]),
+ALL = [a.value for a in Action]
+GROUPS = {  # group: (--action values, --num_chunks, further flags)
+    "quick": (["SKIP"], 10, []),
+    "first": (ALL, 20, []),
+    "real": (ALL, 20, ["--use_real_data"]),
+    # not in the document: the four actions interleaved in ONE process (10 chunks each), so
+    # their time ratios share the same load, threads and warm caches (conventions: compare
+    # speeds as ratios measured in the same run)
+    "mix": ([",".join(ALL)], 40, ["--seq_len", "0"]),
 }
 
 
@@ -44,7 +50,7 @@ def main(argv=None) -> int:
                    help="folder for records, logs and commands.jsonl (default local/ponder/document)")
     p.add_argument("--scale", default="125m", help="--model_scale of every command (default 125m)")
     p.add_argument("--only", nargs="+", choices=list(GROUPS), default=list(GROUPS),
-                   help="groups to run (default all: quick first real)")
+                   help="groups to run (default all: quick first real mix)")
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
                    help="further flags passed to every command (e.g. --threads 2)")
     a = p.parse_args(argv)
@@ -53,13 +59,14 @@ def main(argv=None) -> int:
     failed = 0
     for group in a.only:
         actions, chunks, flags = GROUPS[group]
-        for act in actions:
+        for flag in actions:  # each an --action value
+            tag = "MIX" if "," in flag else flag
             rec = out / f"{group}.jsonl"
             cmd = [sys.executable, "-m", "ponderttt.experiments.train_baseline",
-                   "--model_scale", a.scale, "--action", act.value, "--num_chunks", str(chunks),
+                   "--model_scale", a.scale, "--action", flag, "--num_chunks", str(chunks),
                    *flags, "--output_dir", str(out / "json" / group), "--record", str(rec),
                    "--label", f"doc-{group}", *a.extra]
-            log = out / "logs" / f"{group}_{act.value}.txt"
+            log = out / "logs" / f"{group}_{tag}.txt"
             load0 = os.getloadavg()[0]
             t0 = time.perf_counter()
             with open(log, "w") as f:
@@ -67,12 +74,12 @@ def main(argv=None) -> int:
             secs = time.perf_counter() - t0
             load1 = os.getloadavg()[0]
             failed += r.returncode != 0
-            line = {"created": utc_now(), "group": group, "action": act.value,
+            line = {"created": utc_now(), "group": group, "action": flag,
                     "argv": cmd[1:], "returncode": r.returncode, "end_to_end_s": secs,
                     "run_id": _last_run_id(rec), "load_avg_1m_before": load0,
                     "load_avg_1m_after": load1, "log": str(log)}
             append_record(out / "commands.jsonl", line)
-            print(f"{group} {act.value}: rc={r.returncode} {secs:.1f} s (load {load0:.2f} -> "
+            print(f"{group} {tag}: rc={r.returncode} {secs:.1f} s (load {load0:.2f} -> "
                   f"{load1:.2f})", flush=True)
     return 1 if failed else 0
 

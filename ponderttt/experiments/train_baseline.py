@@ -1,4 +1,4 @@
-"""Run a fixed action on every chunk and report loss, cost, time and FLOPs.
+"""Run a fixed action on every chunk (or a cycle of actions) and report loss, cost, time, FLOPs.
 
     python -m ponderttt.experiments.train_baseline --model_scale 125m --action SKIP --num_chunks 10
 
@@ -6,6 +6,7 @@ Mirrors the PonderTTT quick start's command (same flags, torch instead of JAX). 
 document's name: the backbone and the TTT layer's slow parameters are not trained here; only
 the fast weights change, by the action's inner steps. Prints one line per chunk, the average
 loss and the total nominal cost; writes ``<output_dir>/<scale>/<action>_<data>_seed<seed>.json``
+(a cycle's actions joined by "+")
 and appends one record to ``--record`` (JSON Lines, docs/RESULTS.md).
 """
 from __future__ import annotations
@@ -45,14 +46,26 @@ def _non_negative(text: str) -> int:
     return v
 
 
+def _actions(text: str) -> list:
+    names = [x.strip().upper() for x in text.split(",")]
+    valid = [a.value for a in Action]
+    for n in names:
+        if n not in valid:
+            raise argparse.ArgumentTypeError(f"invalid choice: {n!r} (choose from "
+                                             f"{', '.join(valid)}, or a comma-separated list)")
+    return [Action(n) for n in names]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m ponderttt.experiments.train_baseline",
                 description="PonderTTT baseline: one fixed action on every chunk of a stream.")
     p.add_argument("--model_scale", choices=list(SCALES), default="125m",
                    help="GPT-2 shape: tiny (tests), 125m, 350m, 1b (default 125m)")
-    p.add_argument("--action", type=str.upper, choices=[a.value for a in Action], default="SKIP",
+    p.add_argument("--action", type=_actions, default=[Action.SKIP],
                    help="per-chunk action: SKIP (no update) or UPDATE_k (k inner steps, then the "
-                        "forward); default SKIP")
+                        "forward), k in 1, 2, 4; a comma-separated list is cycled over the chunks "
+                        "(e.g. SKIP,UPDATE_1,UPDATE_2,UPDATE_4 times all four in one process); "
+                        "default SKIP")
     p.add_argument("--num_chunks", type=_positive, default=10,
                    help="chunks to run (default 10)")
     p.add_argument("--chunk_size", type=_positive, default=512,
@@ -117,12 +130,15 @@ def main(argv=None) -> int:
     from ..results import build_record, load_avg, max_rss, rss_now, stream_metrics
 
     torch.set_num_threads(a.threads)
-    action = Action(a.action)
+    cycle = a.action
+    acts = [cycle[i % len(cycle)] for i in range(a.num_chunks)]
+    distinct = list(dict.fromkeys(cycle))
+    name = ",".join(x.value for x in cycle)
     data = "stdlib" if a.use_real_data else "synthetic"
     run_id = new_run_id()
     out_dir = Path(a.output_dir)
     record_path = Path(a.record) if a.record else out_dir / "records.jsonl"
-    config = {"action": action.value, "model_scale": a.model_scale, "data": data,
+    config = {"action": name, "actions_cycle": [x.value for x in cycle], "model_scale": a.model_scale, "data": data,
               "data_split": a.split if a.use_real_data else None,
               "tokenizer": "byte-level: GPT-2 single-byte ids 0..255" if a.use_real_data
               else "uniform random ids", "chunk_size": a.chunk_size, "num_chunks": a.num_chunks,
@@ -150,18 +166,19 @@ def main(argv=None) -> int:
     except ValueError as e:
         parser.error(str(e))
 
-    # untimed: warm-up passes over chunk 1; the first one also counts FLOPs
+    # untimed: warm-up passes over chunk 1 (each action); the first one also counts FLOPs
     first = tokens[: a.chunk_size].unsqueeze(0).to(a.device)
     profiler_flops = {}
     for i in range(a.warmup):
-        f = profile_chunk(model, first, action)
-        if i == 0:
-            profiler_flops[action.value] = f
+        for act in distinct:
+            f = profile_chunk(model, first, act)
+            if i == 0:
+                profiler_flops[act.value] = f
     rss_base = rss_now()
     load_start = load_avg()
 
-    print(f"Running {action.value} {'baseline' if action is Action.SKIP else 'updates'}...",
-          flush=True)
+    kind = "baseline" if cycle == [Action.SKIP] else "updates"
+    print(f"Running {name} {kind}...", flush=True)
     bar = tqdm(total=a.num_chunks, unit="chunk", disable=not sys.stderr.isatty(), file=sys.stderr)
 
     def on_chunk(c, n):
@@ -171,7 +188,7 @@ def main(argv=None) -> int:
                    file=sys.stdout)
 
     try:
-        res = run_stream(model, tokens, action, chunk_size=a.chunk_size, seq_len=a.seq_len,
+        res = run_stream(model, tokens, acts, chunk_size=a.chunk_size, seq_len=a.seq_len,
                          num_chunks=a.num_chunks, callback=on_chunk)
     except Exception as e:  # a failed run is a record too (status "error")
         bar.close()
@@ -195,20 +212,26 @@ def main(argv=None) -> int:
         n_ttt_params=sum(p.numel() for p in model.ttt.parameters()), model_build_s=build_s)
 
     print(f"Average loss: {res.average_loss:.3f}")
-    per = action.nominal_cost
-    note = "(baseline)" if action is Action.SKIP else \
-        f"({per:g} per chunk; the 1+2k rule gives {action.rule_cost * a.num_chunks:.1f})"
+    rule = sum(x.rule_cost for x in acts)
+    if kind == "baseline":
+        note = "(baseline)"
+    elif len(distinct) == 1:
+        note = f"({cycle[0].nominal_cost:g} per chunk; the 1+2k rule gives {rule:.1f})"
+    else:
+        note = f"(the 1+2k rule gives {rule:.1f})"
     print(f"Total cost: {res.total_cost:.1f} {note}")
     print(f"Time: {res.total_seconds:.1f} s over {a.num_chunks} chunks "
           f"({metrics['seconds_per_chunk_median']:.2f} s/chunk median, "
           f"{res.tokens_per_s:.0f} tokens/s, {a.threads} thread(s))")
-    if profiler_flops:
-        ana = metrics["flops_analytic_breakdown"][action.value]["total"]
-        print(f"FLOPs per chunk: {ana:.4g} analytic, {profiler_flops[action.value]:.4g} profiler")
+    for act in distinct:
+        ana = metrics["flops_analytic_breakdown"][act.value]["total"]
+        prof = f", {profiler_flops[act.value]:.4g} profiler" if profiler_flops else ""
+        sec = metrics["seconds_per_chunk_by_action"][act.value]
+        print(f"{act.value}: {sec:.2f} s/chunk median, {ana:.4g} FLOPs/chunk analytic{prof}")
 
     wall = time.time() - psutil.Process().create_time()
     rec = build_record(run_id=run_id, config=config, metrics=metrics, wall_s=wall)
-    out = out_dir / a.model_scale / f"{action.value}_{data}_seed{a.seed}.json"
+    out = out_dir / a.model_scale / f"{name.replace(',', '+')}_{data}_seed{a.seed}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rec, indent=1, allow_nan=False) + "\n")
     append_record(record_path, rec)

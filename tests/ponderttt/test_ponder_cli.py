@@ -115,3 +115,18 @@ def test_module_entry_point_subprocess(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "Chunk 1/1: loss=" in r.stdout and "Average loss: " in r.stdout
     assert "\r" not in r.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_action_cycle_times_each_action_in_one_process(tmp_path, capsys):
+    rc, cap = _run(TINY + ["--action", "SKIP,update_4", "--num_chunks", "4",
+                           "--output_dir", str(tmp_path)], capsys)
+    assert rc == 0
+    assert "Total cost: 26.0 (the 1+2k rule gives 20.0)" in cap.out
+    rec = json.loads((tmp_path / "tiny" / "SKIP+UPDATE_4_synthetic_seed0.json").read_text())
+    m = rec["metrics"]
+    assert rec["config"]["action"] == "SKIP,UPDATE_4"
+    assert m["chunk_actions"] == ["SKIP", "UPDATE_4"] * 2 and m["chunk_steps"] == [0, 4] * 2
+    assert m["chunks_by_action"] == {"SKIP": 2, "UPDATE_4": 2}
+    assert m["time_ratio_to_skip"]["SKIP"] == 1.0 and m["time_ratio_to_skip"]["UPDATE_4"] > 0
+    assert 1.0 < m["flops_ratio_to_skip"]["UPDATE_4"] < 1.1  # tiny: the LM head dominates
+    assert set(m["flops_profiler_per_chunk"]) == {"SKIP", "UPDATE_4"}
