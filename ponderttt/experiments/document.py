@@ -8,7 +8,7 @@ Experiment": 20 chunks of each action, synthetic), ``real`` (the same four on
 ``--use_real_data``), ``mix`` (not in the document: the four actions cycled over 40 chunks in
 one process, for time ratios under the same load). Each command appends its record to ``OUT/<group>.jsonl`` (label
 ``doc-<group>``), its printed output goes to ``OUT/logs/<group>_<action>.txt``, and
-``OUT/commands.jsonl`` gets one line per command: argv, return code, end-to-end seconds, the
+``OUT/commands.ndjson`` gets one line per command: argv, return code, end-to-end seconds, the
 record's run_id, the 1-minute load average before and after.
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m ponderttt.experiments.document",
                                 description="The PonderTTT quick start's experiments, timed.")
     p.add_argument("--out", default="local/ponder/document",
-                   help="folder for records, logs and commands.jsonl (default local/ponder/document)")
+                   help="folder for records, logs and commands.ndjson (default local/ponder/document)")
     p.add_argument("--scale", default="125m", help="--model_scale of every command (default 125m)")
     p.add_argument("--only", nargs="+", choices=list(GROUPS), default=list(GROUPS),
                    help="groups to run (default all: quick first real mix)")
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
                     "argv": cmd[1:], "returncode": r.returncode, "end_to_end_s": secs,
                     "run_id": _last_run_id(rec), "load_avg_1m_before": load0,
                     "load_avg_1m_after": load1, "log": str(log)}
-            append_record(out / "commands.jsonl", line)
+            append_record(out / "commands.ndjson", line)
             print(f"{group} {tag}: rc={r.returncode} {secs:.1f} s (load {load0:.2f} -> "
                   f"{load1:.2f})", flush=True)
     return 1 if failed else 0

@@ -13,7 +13,7 @@ def test_quick_group_at_tiny_scale(tmp_path, capsys):
     rc = document.main(["--out", str(tmp_path), "--scale", "tiny", "--only", "quick",
                         "--extra", "--chunk_size", "16", "--warmup", "0"])
     assert rc == 0
-    cmds = [json.loads(x) for x in (tmp_path / "commands.jsonl").read_text().splitlines()]
+    cmds = [json.loads(x) for x in (tmp_path / "commands.ndjson").read_text().splitlines()]
     assert len(cmds) == 1 and cmds[0]["returncode"] == 0 and cmds[0]["end_to_end_s"] > 0
     rec = json.loads((tmp_path / "quick.jsonl").read_text().splitlines()[0])
     assert cmds[0]["run_id"] == rec["run_id"]
