@@ -1,0 +1,24 @@
+"""The quick start's runner: one fresh process per command, timed, logged, recorded."""
+import json
+
+import pytest
+
+# the optional GPT-2 dependency (extra "ponder"): without it, skip this module
+pytest.importorskip("transformers")
+
+from ponderttt.experiments import document  # noqa: E402
+
+
+def test_quick_group_at_tiny_scale(tmp_path, capsys):
+    rc = document.main(["--out", str(tmp_path), "--scale", "tiny", "--only", "quick",
+                        "--extra", "--chunk_size", "16", "--warmup", "0"])
+    assert rc == 0
+    cmds = [json.loads(x) for x in (tmp_path / "commands.ndjson").read_text().splitlines()]
+    assert len(cmds) == 1 and cmds[0]["returncode"] == 0 and cmds[0]["end_to_end_s"] > 0
+    rec = json.loads((tmp_path / "quick.jsonl").read_text().splitlines()[0])
+    assert cmds[0]["run_id"] == rec["run_id"]
+    assert rec["config"]["label"] == "doc-quick" and rec["config"]["num_chunks"] == 10
+    # the record's own process lifetime fits inside the runner's end-to-end time
+    assert 0 < rec["wall_s"] <= cmds[0]["end_to_end_s"] + 0.5
+    log = (tmp_path / "logs" / "quick_SKIP.txt").read_text()
+    assert "Chunk 10/10: loss=" in log and "Total cost: 10.0 (baseline)" in log
