@@ -31,8 +31,9 @@
   by Ray, whole, on any node; a second loss stores each of its points as ``error`` with the
   reason (``Ray task lost (NodeDiedError) ...``), whose machine is the driver's with
   ``node: null``. ``--retry-failed`` re-runs those later, as any error.
-* **Stopping.** Ctrl-C or SIGTERM of the driver cancels every task in flight (force: the Ray
-  worker is killed, and its point worker gets SIGTERM from the kernel through
+* **Stopping.** Ctrl-C or SIGTERM of the driver cancels every task in flight (as Ctrl-C in
+  the task, which stops its point worker as a local sweep does; a task still running 10 s
+  later has its Ray worker killed, and the point worker gets SIGTERM from the kernel through
   PR_SET_PDEATHSIG) and shuts a local instance down; finished points are stored, in-flight
   ones are lost and run again on resume. A driver killed with SIGKILL takes a local instance
   with it (Ray ties its processes to the driver's life), and its point workers with them.
@@ -211,13 +212,32 @@ def ray_sweep(points: list, out, *, read_stored, retry_failed: bool, timeout_s: 
                           run_id, git, machine, nodes, code_commit, max_parallel, pair_by,
                           pending)
     finally:
-        for ref in pending:   # Ctrl-C, SIGTERM or an error here: nothing keeps running
-            try:
-                ray.cancel(ref, force=True)
-            except Exception:
-                pass
+        _cancel(ray, list(pending))
         if started:
             ray.shutdown()
+
+
+def _cancel(ray, refs: list, grace_s: float = 10.0) -> None:
+    """Stop the tasks in flight (Ctrl-C, SIGTERM or an error in the driver). First as Ctrl-C
+    inside each task, so that ``execute_isolated`` stops its point worker's group and removes
+    the point's temp folder; then, for a task still running after ``grace_s``, by killing its
+    Ray worker (the point worker then gets SIGTERM from the kernel, PR_SET_PDEATHSIG)."""
+    if not refs:
+        return
+    for ref in refs:
+        try:
+            ray.cancel(ref, force=False)
+        except Exception:
+            pass
+    try:
+        _, left = ray.wait(refs, num_returns=len(refs), timeout=grace_s)
+    except Exception:
+        left = refs
+    for ref in left:
+        try:
+            ray.cancel(ref, force=True)
+        except Exception:
+            pass
 
 
 def _drive(ray, points, out, stored, retry_failed, timeout_s, progress, env, run_id, git,
