@@ -12,8 +12,9 @@
   ``machine["node"]`` (the Ray node id) and ``machine["node_ip"]``.
 * **Resources.** A task asks for ``num_cpus`` = its points' ``threads`` (1 where a point names
   none) and ``num_gpus=1`` for a CUDA point, so Ray packs points onto nodes; ``--max-parallel``
-  caps the tasks in flight. On a cluster with no GPU at all a CUDA point gets no GPU request
-  and is stored as ``skipped`` by its worker, as a local sweep does.
+  caps the tasks in flight. Ray shows a task only its own GPU, as ``cuda:0``: name CUDA
+  points ``cuda``, not ``cuda:N``. On a cluster with no GPU at all a CUDA point gets no GPU
+  request and is stored as ``skipped`` by its worker, as a local sweep does.
 * **Speed pairs stay on one node.** The conventions compare speeds only as ratios measured in
   the same run *and on the same machine*. Under ``--pair-by label-seed`` (the default), timed
   points (kind ``measure`` with ``repeats > 0``) that share a label, a seed and a device kind

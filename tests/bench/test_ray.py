@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -46,25 +47,25 @@ def _by_key(path):
 def test_ray_gives_the_local_figures_and_failures_are_statuses(tmp_path, tiny, ray_cluster,
                                                                clean_tree):
     base = dict(model=tiny, seq_len=4, threads=1)
-    ok = [PointConfig(learner="bptt", repeats=1, label="speed", **base),
-          PointConfig(learner="sparse-rtrl", repeats=1, label="speed", **base),
+    # bytes and FLOPs of a measure point, gradient errors of an agree point
+    ok = [PointConfig(learner="sparse-rtrl", repeats=1, **base),
           PointConfig(kind="agree", learner="tree-rtrl", dtype="float64", **base)]
     bad = [PointConfig(learner="bptt", test_hook="crash", label="crash", **base),
            PointConfig(learner="bptt", test_hook="hang", label="hang", timeout_s=3, **base)]
     local, remote = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
     run_sweep(ok, local, progress=open(os.devnull, "w"))
     s = run_sweep(ok + bad, remote, executor="ray", progress=open(os.devnull, "w"))
-    assert s["ran"] == 5 and s["statuses"] == {"ok": 3, "error": 1, "timeout": 1}
+    assert s["ran"] == 4 and s["statuses"] == {"ok": 2, "error": 1, "timeout": 1}
     a, b = _by_key(local), _by_key(remote)
     assert set(a) == {p.key() for p in ok} and set(b) == {p.key() for p in ok + bad}
     # the deterministic figures (those CI's regression check compares) are equal
-    compared = 0
+    compared = set()
     for key in a:
         for m in BYTES_METRICS + FLOPS_METRICS + ERROR_METRICS:
             if m in a[key]["metrics"]:
                 assert b[key]["metrics"][m] == a[key]["metrics"][m], (m, a[key]["config"])
-                compared += 1
-    assert compared >= 10
+                compared.add(m)
+    assert {"tensor_bytes_peak", "sensitivity_flops_per_step", "rel_err"} <= compared
     # each record names the node that ran it, described on that node (here: this machine)
     here = machine_info()
     for rec in b.values():
@@ -76,6 +77,35 @@ def test_ray_gives_the_local_figures_and_failures_are_statuses(tmp_path, tiny, r
     assert crash["status"] == "error" and "SIGSEGV" in crash["message"]
     assert hang["status"] == "timeout" and "3 s" in hang["message"]
     assert 3 <= hang["wall_s"] < 30
+
+
+def test_a_task_lost_twice_is_retried_once_then_stored_as_error(tmp_path, tiny, ray_cluster,
+                                                                 clean_tree):
+    """A dead Ray worker (as when its node dies) is not the point's failure: Ray runs the task
+    once more; lost again, its point is stored as error with the reason."""
+    import psutil
+    mark = f"lost-{tmp_path.name}"
+    pt = PointConfig(learner="bptt", test_hook="hang", label=mark, timeout_s=120, model=tiny,
+                     seq_len=4, threads=1)
+    out = tmp_path / "r.jsonl"
+    result: dict = {}
+    sweep = threading.Thread(target=lambda: result.update(run_sweep(
+        [pt], out, executor="ray", progress=open(os.devnull, "w"))))
+    sweep.start()
+    killed = []
+    for attempt in range(2):   # the first run and Ray's one retry
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not [w for w in _workers(mark) if w not in killed]:
+            time.sleep(0.2)
+        worker = [w for w in _workers(mark) if w not in killed]
+        assert worker, f"no point worker for attempt {attempt + 1}"
+        killed.append(worker[0])
+        psutil.Process(worker[0]).parent().kill()     # the Ray worker running the task
+    sweep.join(timeout=60)
+    assert not sweep.is_alive() and result["statuses"] == {"error": 1}, result
+    (rec,) = _by_key(out).values()
+    assert rec["status"] == "error" and rec["message"].startswith("Ray task lost (")
+    assert "after 1 retry" in rec["message"] and rec["machine"]["node"] is None
 
 
 def test_timed_points_of_one_label_and_seed_share_a_task(tiny):
