@@ -20,8 +20,10 @@
   points (kind ``measure`` with ``repeats > 0``) that share a label, a seed and a device kind
   (cpu / cuda) are one *pair group*: they run in ONE task, one after another in list order, so
   every learner of a pair is timed on the same node, back to back, as in a local sweep.
-  ``--pair-by label`` makes a whole label one task (every seed too: use it when a ratio is a
-  median over seeds and the nodes differ). ``--pair-by point`` gives every point its own task
+  ``--pair-by label`` makes a whole label one task, every seed too: nodes of identical
+  hardware share a ``machine_id``, and a ratio taken as a median over seeds may then combine
+  seeds timed on different such nodes under ``label-seed``; ``label`` rules that out, at the
+  cost of parallelism. ``--pair-by point`` gives every point its own task
   (memory, agreement or training sweeps, whose figures do not depend on the node). Untimed
   points (agree, train, memory-only) always run one per task. A group's records come back
   together when the group ends.
@@ -37,7 +39,9 @@
   later has its Ray worker killed, and the point worker gets SIGTERM from the kernel through
   PR_SET_PDEATHSIG) and shuts a local instance down; finished points are stored, in-flight
   ones are lost and run again on resume. A driver killed with SIGKILL takes a local instance
-  with it (Ray ties its processes to the driver's life), and its point workers with them.
+  with it (Ray ties its processes to the driver's life), and its point workers with them; a
+  point's temp folder (its spec file) may then be left behind, since Ray's SIGKILL of the
+  workers leaves no time to remove it.
 * **Same code on every node.** A task first compares the node's git commit with the driver's;
   on a mismatch its points are stored as ``error`` ("node ... runs commit ...") instead of
   measuring other code under this commit's name.

@@ -108,6 +108,20 @@ def test_a_task_lost_twice_is_retried_once_then_stored_as_error(tmp_path, tiny, 
     assert "after 1 retry" in rec["message"] and rec["machine"]["node"] is None
 
 
+def test_a_node_on_another_commit_stores_errors_instead_of_measuring(tmp_path, tiny,
+                                                                      ray_cluster, clean_tree,
+                                                                      monkeypatch):
+    # the driver believes it runs another commit than the checkout its Ray workers import
+    monkeypatch.setattr("rtrl_moe.bench.executors._machine.git_info",
+                        lambda: {"commit": "d" * 40, "dirty": False})
+    out = tmp_path / "r.jsonl"
+    s = run_sweep([PointConfig(kind="agree", learner="rtrl", model=tiny, seq_len=2)], out,
+                  executor="ray", progress=open(os.devnull, "w"))
+    (rec,) = _by_key(out).values()
+    assert s["statuses"] == {"error": 1} and "the sweep's is dddddddddddd" in rec["message"]
+    assert rec["metrics"] == {}
+
+
 def test_timed_points_of_one_label_and_seed_share_a_task(tiny):
     base = dict(model=tiny, seq_len=4)
     pts = [PointConfig(learner="bptt", label="a", seed=0, **base),
