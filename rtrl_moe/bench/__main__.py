@@ -7,7 +7,9 @@
                                     [--device D] [--dtype D] [--budget-mb M] [--repeats R]
                                     [--config KEY=VALUE ...] --json
     python -m rtrl_moe.bench sweep  --preset quick|full|gpu|train [--out results/FILE.jsonl]
-                                    [--resume|--force]
+                                    [--resume|--force] [--executor local|ray]
+                                    [--address HOST:PORT] [--max-parallel N]
+                                    [--pair-by label-seed|label|point]
     python -m rtrl_moe.bench report --results results/ --out reports/   (= python -m rtrl_moe.report)
 
 ``--json`` prints one JSON value on stdout and nothing else (``point``: the record, or a list
@@ -152,6 +154,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds per point, overriding every point's own timeout")
     s.add_argument("--label", action="extend", nargs="+", default=None,
                    help="run only points with these labels (e.g. speed-slots)")
+    s.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: one point after another in subprocesses of this process (the "
+                        "default); ray: each point (or pair group, --pair-by) as a Ray task, "
+                        "records still written here (needs: pip install -e '.[ray]')")
+    s.add_argument("--address", default=None, metavar="HOST:PORT",
+                   help="Ray cluster to run on, e.g. HEAD:6379 (--executor ray; default: start "
+                        "a local instance with this machine's cores)")
+    s.add_argument("--max-parallel", type=argtypes.integer(1), default=None, metavar="N",
+                   help="at most N Ray tasks at once (--executor ray; default: as many as the "
+                        "cluster's CPUs and GPUs allow)")
+    s.add_argument("--pair-by", choices=("label-seed", "label", "point"), default=None,
+                   help="timed points run in one Ray task, so on one node, per label and seed "
+                        "(label-seed, the default), per label, or each alone (point) "
+                        "(--executor ray)")
     s.add_argument("--dry-run", action="store_true", help="list the points, run nothing")
     s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
 
@@ -268,6 +284,18 @@ def _dispatch(args) -> int:
         from ..records import ResultsError
         from .presets import get_preset
         from .sweep import SweepError, load_points_file, run_sweep
+        if args.executor == "local":
+            given = [f for f, v in (("--address", args.address),
+                                    ("--max-parallel", args.max_parallel),
+                                    ("--pair-by", args.pair_by)) if v is not None]
+            if given:
+                return _fail(f"argument {given[0]}: only with --executor ray")
+        else:
+            from .executors import RayUnavailable, import_ray
+            try:
+                import_ray()
+            except RayUnavailable as e:
+                return _fail(str(e))
         try:
             if args.preset:
                 points = get_preset(args.preset)
@@ -286,8 +314,12 @@ def _dispatch(args) -> int:
                 print(json.dumps([p.to_dict() for p in points]))
             return 0
         try:
+            ray_kw = {} if args.executor == "local" else dict(
+                address=args.address, max_parallel=args.max_parallel,
+                pair_by=args.pair_by or "label-seed")
             summary = run_sweep(points, out, force=args.force, retry_failed=args.retry_failed,
-                                timeout_s=args.timeout_s, rerun_if_dirty=args.rerun_if_dirty)
+                                timeout_s=args.timeout_s, rerun_if_dirty=args.rerun_if_dirty,
+                                executor=args.executor, **ray_kw)
         except (ResultsError, SweepError) as e:
             sys.stderr.write(f"error: {e}\n")
             return 1

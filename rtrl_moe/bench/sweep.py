@@ -24,6 +24,10 @@ from ..records.machine import git_info, machine_info, new_run_id
 from .config import PointConfig
 from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 
+#: where the points run: ``local`` (one after another in subprocesses of this process) or
+#: ``ray`` (Ray tasks, :mod:`rtrl_moe.bench.executors`)
+EXECUTORS = ("local", "ray")
+
 
 class SweepError(RuntimeError):
     """A sweep that must not start (its file is locked by another sweep, or resuming would
@@ -115,7 +119,9 @@ class _Progress:
 def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
               retry_failed: bool = False, timeout_s: Optional[float] = None,
               progress: Optional[IO[str]] = None, env: Optional[dict] = None,
-              run_id: Optional[str] = None, rerun_if_dirty: bool = False) -> dict:
+              run_id: Optional[str] = None, rerun_if_dirty: bool = False,
+              executor: str = "local", address: Optional[str] = None,
+              max_parallel: Optional[int] = None, pair_by: str = "label-seed") -> dict:
     """Run ``points``; returns ``{"run_id", "out", "ran", "skipped", "statuses": {...}}``.
 
     ``timeout_s`` overrides every point's own ``timeout_s`` (default
@@ -123,55 +129,102 @@ def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
     work when the file is another sweep's or resuming would break the rule of
     :func:`_reusable`; Ctrl-C and SIGTERM stop the running worker and raise
     ``KeyboardInterrupt``, with every finished point stored.
+
+    ``executor="ray"`` runs the points as Ray tasks (:mod:`rtrl_moe.bench.executors`: the
+    cluster at ``address``, else a local instance; at most ``max_parallel`` tasks at once;
+    ``pair_by`` keeps speed pairs on one node); this process still writes every record.
     """
+    if executor not in EXECUTORS:
+        raise SweepError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
+    if executor == "local" and (address is not None or max_parallel is not None):
+        raise SweepError("address and max_parallel need executor 'ray'")
     progress = progress if progress is not None else sys.stderr
     points = list(points)
     out = ensure_appendable(out)
     run_id = run_id or new_run_id()
     g = git_info()
     mach = machine_info()
+    if executor == "ray":
+        from .executors import ray_sweep
+        with _lock(out):
+            return ray_sweep(points, out, read_stored=lambda machine_ids: _stored(
+                out, force, rerun_if_dirty, g, machine_ids), retry_failed=retry_failed,
+                timeout_s=timeout_s, progress=progress, env=env, run_id=run_id, git=g,
+                machine=mach, address=address, max_parallel=max_parallel, pair_by=pair_by)
     with _lock(out), _sigterm_stops():
-        try:
-            records = [] if force else [rec for _, rec in iter_records(out)]
-        except ResultsError as e:
-            raise ResultsError(e.path, e.line, e.reason + " (cannot resume from this file: fix "
-                               "or move it, or write to another --out)") from None
-        if rerun_if_dirty and g.get("dirty"):
-            records = []
-        stored = _reusable(records, g["commit"], mach["machine_id"], bool(g.get("dirty")))
+        stored = _stored(out, force, rerun_if_dirty, g, [mach["machine_id"]])
         return _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
                     mach)
 
 
-def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g, mach) -> dict:
+def _stored(out, force, rerun_if_dirty, g, machine_ids) -> dict:
+    """The points to skip: :func:`_reusable` for each machine that may run a point (this one;
+    under Ray every node of the cluster)."""
+    try:
+        records = [] if force else [rec for _, rec in iter_records(out)]
+    except ResultsError as e:
+        raise ResultsError(e.path, e.line, e.reason + " (cannot resume from this file: fix "
+                           "or move it, or write to another --out)") from None
+    if rerun_if_dirty and g.get("dirty"):
+        records = []
+    found: dict = {}
+    for mid in machine_ids:
+        found.update(_reusable(records, g["commit"], mid, bool(g.get("dirty"))))
+    return found
+
+
+def _plan(points, stored, retry_failed) -> list:
+    """``(i, cfg, why_skipped or None)`` for each point in list order: a duplicate in the list
+    or a point stored under the resume rule is skipped (shared by every executor)."""
     seen_keys: set = set()
+    plan = []
+    for i, cfg in enumerate(points, start=1):
+        key = cfg.key()
+        prev = stored.get(key)
+        if key in seen_keys:
+            why = "duplicate point in the list, skipped"
+        elif prev is not None and not (retry_failed and prev in ("error", "timeout")):
+            why = f"stored ({prev}), skipped"
+        else:
+            why = None
+        seen_keys.add(key)
+        plan.append((i, cfg, why))
+    return plan
+
+
+def _start_line(bar, run_id, n, out, g, mach) -> None:
+    bar.line(f"sweep {run_id}: {n} points -> {out} (commit {g['commit'][:12]}"
+             f"{' dirty' if g.get('dirty') else ''}, machine {mach['machine_id']})")
+
+
+def _done_line(progress, run_id, summary, t_sweep) -> None:
+    print(f"sweep {run_id} done: ran {summary['ran']}, skipped {summary['skipped']}, "
+          f"statuses {summary['statuses']}, {time.perf_counter() - t_sweep:.0f}s",
+          file=progress, flush=True)
+
+
+def _count(summary, rec) -> None:
+    summary["ran"] += 1
+    summary["statuses"][rec["status"]] = summary["statuses"].get(rec["status"], 0) + 1
+
+
+def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g, mach) -> dict:
     summary = {"run_id": run_id, "out": str(out), "ran": 0, "skipped": 0, "statuses": {}}
     n = len(points)
     t_sweep = time.perf_counter()
     bar = _Progress(progress, n)
-    bar.line(f"sweep {run_id}: {n} points -> {out} (commit {g['commit'][:12]}"
-             f"{' dirty' if g.get('dirty') else ''}, machine {mach['machine_id']})")
+    _start_line(bar, run_id, n, out, g, mach)
     try:
-        for i, cfg in enumerate(points, start=1):
-            key = cfg.key()
-            prev = stored.get(key)
-            if key in seen_keys:
-                bar.line(f"[{i}/{n}] duplicate point in the list, skipped: {cfg.short()}")
-            elif prev is not None and not (retry_failed and prev in ("error", "timeout")):
-                bar.line(f"[{i}/{n}] stored ({prev}), skipped: {cfg.short()}")
-            else:
-                seen_keys.add(key)
+        for i, cfg, why in _plan(points, stored, retry_failed):
+            if why is None:
                 _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep)
-                bar.advance()
-                continue
-            seen_keys.add(key)
-            summary["skipped"] += 1
+            else:
+                bar.line(f"[{i}/{n}] {why}: {cfg.short()}")
+                summary["skipped"] += 1
             bar.advance()
     finally:
         bar.close()
-    print(f"sweep {run_id} done: ran {summary['ran']}, skipped {summary['skipped']}, "
-          f"statuses {summary['statuses']}, {time.perf_counter() - t_sweep:.0f}s",
-          file=progress, flush=True)
+    _done_line(progress, run_id, summary, t_sweep)
     return summary
 
 
@@ -182,8 +235,7 @@ def _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep)
     rec = run_point_isolated(cfg, timeout_s=tmo, run_id=run_id, env=env, git=g, machine=mach)
     append_record(out, rec)
     dt = time.perf_counter() - t0
-    summary["ran"] += 1
-    summary["statuses"][rec["status"]] = summary["statuses"].get(rec["status"], 0) + 1
+    _count(summary, rec)
     msg = f" -- {rec['message'][:160]}" if rec.get("message") else ""
     bar.line(f"[{i}/{n}] {rec['status']:7s} {dt:7.1f}s (total {time.perf_counter() - t_sweep:.0f}s)"
              f" {cfg.short()}{msg}")
