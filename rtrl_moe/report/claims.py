@@ -9,7 +9,7 @@ neighbours from the same document.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import pandas as pd
@@ -19,6 +19,8 @@ from .curves import curves, pick, rows_of
 from .data import PEAK
 from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, Evidence, nm, show
 from .fmt import MiB, fmt_bytes, fmt_slope
+from .judge import judge
+from .workload import Rule, Workload
 
 D000 = "000_0768a7c8117524ad.txt"
 D001 = "001_8e28e08b2c77ec9e.txt"
@@ -40,9 +42,13 @@ class Claim:
     test: str                       # the check and its tolerance
     check: Callable[[pd.DataFrame], Evidence]
     also: tuple = field(default=())  # other places the document says the same
+    workload: Workload | None = None  # which records (declared.py); None only before attach
+    rule: Rule | None = None          # how it is decided (declared.py)
 
-    def evaluate(self, df: pd.DataFrame) -> Evidence:
-        return self.check(df)
+    def evaluate(self, df: pd.DataFrame, strict: bool = False) -> Evidence:
+        """The check on the claim's workload only; the rule's magnitude band caps the verdict.
+        Records of two model configs for one part are never pooled: ERROR (strict: raise)."""
+        return judge(self, df, strict)
 
 
 RTRL_READ = ("'RTRL' in the documents is their BlockRTRL with sparse read/write; memory claims are checked "
@@ -510,6 +516,21 @@ def _under_1mb(df) -> Evidence:
     if run.verdict != CONFIRMED or meas is None:
         return Evidence(NOT_MEASURED, text + "; " + run.measured_text, run.rows, "memory", notes)
     return Evidence(CONFIRMED if meas < MiB else REFUTED, text, run.rows, "memory", notes)
+
+
+def _attach(claims: list) -> list:
+    from .declared import DECLARED
+    missing = [cl.id for cl in claims if cl.id not in DECLARED]
+    if missing:
+        raise KeyError(f"claims without a declared workload and rule: {missing}")
+    out = []
+    for cl in claims:
+        w, r = DECLARED[cl.id]
+        out.append(replace(cl, workload=w, rule=replace(r, text=r.text or cl.test)))
+    return out
+
+
+CLAIMS = _attach(CLAIMS)
 
 
 def by_id() -> dict:

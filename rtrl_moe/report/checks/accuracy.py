@@ -84,11 +84,13 @@ def accuracy_level(learner, target, tol, task=None, model_type="moe", lr=None, m
         # The mean, not mean ± std: a wide spread must not turn a miss into a confirmation.
         ok = target - tol <= s.mean <= target + tol
         if ok:
-            return Evidence(CONFIRMED, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes)
+            return Evidence(CONFIRMED, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes,
+                            s.mean, "fraction")
         if min_steps and s.steps == s.steps and s.steps < min_steps and s.mean < target - tol:
             return Evidence(NOT_MEASURED, f"runs stopped at {int(s.steps)} steps, fewer than the documented "
                             f"{min_steps}; {text}", show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes)
-        return Evidence(REFUTED, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes)
+        return Evidence(REFUTED, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes,
+                        s.mean, "fraction")
     return check
 
 

@@ -42,7 +42,7 @@ def speedup(slow, fast, doc, tol=1.25, task=None, max_len=None, prefer_len=None,
         else:
             same_dir = bool((lo > 1).all()) if doc > 1 else bool((hi < 1).all())
             v = PARTIAL if (partial_on_direction and same_dir) else REFUTED
-        return Evidence(v, text, show(rows, (field, iqr)), figure, notes)
+        return Evidence(v, text, show(rows, (field, iqr)), figure, notes, med, "x")
     return check
 
 

@@ -22,7 +22,7 @@ def test_bptt_impossible_confirmed_when_oom(tmp_path):
 
 
 def test_oom_budget_refuted_when_bptt_never_runs_out(tmp_path):
-    recs = [synth.record("measure", "bptt", T, synth.measure_metrics("bptt", T), budget_mb=4096)
+    recs = [synth.record("measure", "bptt", T, synth.measure_metrics("bptt", T), budget_mb=4096, label="docs-budget")
             for T in (512, 1024, 2048, 4096)]
     df = load_records(tmp_path, recs)
     assert verdict("000-bptt-oom-1024", df) == REFUTED

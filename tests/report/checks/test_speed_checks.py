@@ -6,12 +6,16 @@ from report_testlib import evidence, load_records, measure, verdict
 
 from rtrl_moe.report.evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED
 
+# the docs preset's timing pieces (the declared workloads of the speed claims)
+TREE = dict(label="docs-tree-anbn", lengths=(16, 64, 96, 256), seeds=(0, 1, 2))
+TIME = dict(label="docs-time", lengths=(32, 128, 512, 2048), seeds=(0, 1, 2))
+
 
 def test_tree_speedup_refuted_when_tree_is_slower(tmp_path):
     def slow_tree(r):
         if r["config"]["learner"] == "tree-rtrl":
             r["metrics"]["time_step_median_ns"] *= 20
-    df = load_records(tmp_path, measure(("sparse-rtrl", "tree-rtrl"), tweak=slow_tree))
+    df = load_records(tmp_path, measure(("sparse-rtrl", "tree-rtrl"), tweak=slow_tree, **TREE))
     assert verdict("002-tree-anbn", df) == REFUTED
     assert verdict("002-tree-1.5-2.7x", df) == REFUTED
 
@@ -20,12 +24,12 @@ def test_tree_speedup_partial_when_faster_but_off(tmp_path):
     def faster_tree(r):
         if r["config"]["learner"] == "tree-rtrl":
             r["metrics"]["time_step_median_ns"] //= 3      # 2.4x -> 7x
-    df = load_records(tmp_path, measure(("sparse-rtrl", "tree-rtrl"), tweak=faster_tree))
+    df = load_records(tmp_path, measure(("sparse-rtrl", "tree-rtrl"), tweak=faster_tree, **TREE))
     assert verdict("002-tree-anbn", df) == PARTIAL
 
 
 def test_speedup_needs_pairs_in_the_same_run(tmp_path):
-    recs = measure(("sparse-rtrl",)) + measure(("tree-rtrl",), run_id="another-run")
+    recs = measure(("sparse-rtrl",), **TREE) + measure(("tree-rtrl",), run_id="another-run", **TREE)
     df = load_records(tmp_path, recs)
     assert verdict("002-tree-anbn", df) == NOT_MEASURED
 
@@ -34,7 +38,7 @@ def test_time_linear_refuted_when_quadratic(tmp_path):
     def quad(r):
         T = r["config"]["seq_len"]
         r["metrics"]["time_step_median_ns"] = 1000 * T * T
-    df = load_records(tmp_path, measure(("sparse-rtrl", "tree-rtrl"), tweak=quad))
+    df = load_records(tmp_path, measure(("sparse-rtrl", "bptt"), tweak=quad, **TIME))
     assert verdict("003-time-linear", df) == REFUTED
 
 
