@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from . import figures, targets
+from . import figures, targets, twin
 from .claims import CLAIMS, Claim
 from .curves import memo
 from .data import col, machine_label, num
@@ -167,7 +167,8 @@ def context(df: pd.DataFrame, loader: str) -> dict:
             fig_anchor.setdefault(f.kind, f.anchor)
     claims = []
     for cl, ev in results:
-        claims.append({"id": cl.id, "anchor": f"claim-{cl.id}", "source": cl.source, "quote": cl.quote,
+        obj = twin.claim_object(cl, ev)
+        claims.append({"obj": obj, **twin.display(obj),"id": cl.id, "anchor": f"claim-{cl.id}", "source": cl.source, "quote": cl.quote,
                        "also": list(cl.also), "documented": cl.documented, "reading": cl.reading,
                        "measured": cl.measured, "test": cl.test, "verdict": ev.verdict,
                        "vclass": VERDICT_CLASS[ev.verdict], "measured_text": ev.measured_text,
@@ -176,7 +177,7 @@ def context(df: pd.DataFrame, loader: str) -> dict:
                        "figure_kind": ev.figure})
     counts = {v: sum(1 for x in claims if x["verdict"] == v) for v in VERDICTS}
     return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
-            "claims": claims, "counts": counts, "verdicts": VERDICTS, "vclass": VERDICT_CLASS,
+            "claims": claims, "claims_json": twin.dumps([c["obj"] for c in claims]), "counts": counts, "verdicts": VERDICTS, "vclass": VERDICT_CLASS,
             "sections": secs, "not_measured": not_measured_list(results, df, secs),
             "targets": targets.evaluate(df), "tclass": {targets.MET: "confirmed", targets.MISSED: "refuted",
                                                    targets.NOT_MEASURED: "notmeasured"},
