@@ -37,8 +37,9 @@ W_TREE_HAY = Workload(("docs-tree-haystack",), DOC, kinds=("measure",), learners
                       tasks=("haystack",), lengths="8, 16, 32, 64", dtype="float32", seeds="0, 1, 2 (pairs)")
 W_TREE = replace(W_TREE_ANBN, labels=("docs-tree-anbn", "docs-tree-haystack"), tasks=("anbn", "haystack"),
                  lengths="anbn 16..256, haystack 8..64")
-W_BUDGET = Workload(("docs-budget",), DOC, kinds=("measure",), learners=("bptt", "sparse-rtrl"),
-                    lengths="512..8192", dtype="float32", note="--budget-mb 256 (stated in the preset)")
+W_BUDGET = Workload(("docs-memory", "docs-budget"), DOC, kinds=("measure",), learners=("bptt", "sparse-rtrl"),
+                    tasks=("anbn",), lengths="fit over 32..2048; direct run 512..8192", dtype="float32",
+                    note="fit from docs-memory; direct run under docs-budget's --budget-mb 256 (stated in the preset)")
 W_BUDGET_HAY = replace(W_BUDGET, tasks=("haystack",), note="no docs piece runs haystack under a budget")
 W_AGREE = Workload(("docs-agree", "agree-doc"), DOC, kinds=("agree",), lengths="16, 64, 256", dtype=None,
                    note="float64 decides; float32 beside")
@@ -71,7 +72,8 @@ DECLARED = {
     "000-mem-per-token": (W_MEM_RTRL, _r("slope of tensor_bytes_peak", 0.0082 * MiB, "B/token")),
     "000-bptt-linear": (W_MEM_BPTT, _r("slope of tensor_bytes_peak", (1123.78 - 84.23) / 480 * MiB, "B/token",
                                        far=PARTIAL)),
-    "000-bptt-oom-1024": (W_BUDGET, _r("status under --budget-mb 256")),
+    "000-bptt-oom-1024": (W_BUDGET, _r("T* where the bytes-per-token fit reaches a stated budget", 1024,
+                                       "tokens")),
     "000-tbptt-grows": (replace(W_MEM, learners=("tbptt",)),
                         _r("slope of tensor_bytes_peak", (198.34 - 68.12) / 2016 * MiB, "B/token", far=PARTIAL)),
     "000-table-rtrl-flat": (W_MEM_RTRL, _r("tensor_bytes_peak at the longest T", 79.45 * MiB, "B")),
@@ -91,7 +93,8 @@ DECLARED = {
     "001-anbn-bptt-95": (W_TRAIN, _acc(0.95, 0.05)),
     "001-anbn-rtrl-95": (W_TRAIN, _acc(0.95, 0.05)),
     "001-mem-80mb": (W_MEM_PAIR, _r("tensor_bytes_peak at the longest T", 80 * MiB, "B", far=PARTIAL)),
-    "001-haystack-oom": (W_BUDGET_HAY, _r("status under a stated budget")),
+    "001-haystack-oom": (W_BUDGET_HAY, _r("T* where the bytes-per-token fit reaches a stated budget", 1024,
+                                          "tokens")),
     "001-tbptt-bias": (W_AGREE_SMALL, _r("rel_err of tbptt vs bptt in float64")),
     "001-rtrl-10k": (W_LONG, _r("tensor_bytes_peak growth over T")),
     "001-exact-recursion": (W_AGREE, _r("rel_err in float64")),

@@ -36,6 +36,10 @@ def judge(claim, df: pd.DataFrame, strict: bool = False) -> Evidence:
         if why:
             notes.append(why)
             ev = replace(ev, verdict=v)
+    if len(w) == 0 and ev.verdict == NOT_MEASURED and claim.workload is not None and claim.workload.labels:
+        # say which records would decide it: the declared workload's, not any records at all
+        ev = replace(ev, measured_text=f"no records of the declared workload (preset labels "
+                     f"{', '.join(claim.workload.labels)}) in results/; {ev.measured_text}")
     ev = replace(ev, notes=notes)
     ev.records = records_of(w, used)
     ev.ratio = ratio

@@ -11,7 +11,7 @@ from rtrl_moe.report.evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, 
 # the verdict each claim must give on tests/report/fixtures/results (see synth.py for the data)
 EXPECTED = {
     "000-const-50k": PARTIAL, "000-bptt-2500mb": REFUTED, "000-peak-82mb": PARTIAL,
-    "000-mem-per-token": PARTIAL, "000-bptt-linear": PARTIAL, "000-bptt-oom-1024": CONFIRMED,
+    "000-mem-per-token": PARTIAL, "000-bptt-linear": PARTIAL, "000-bptt-oom-1024": REFUTED,
     "000-tbptt-grows": REFUTED, "000-table-rtrl-flat": PARTIAL, "000-rtrl-80mb": PARTIAL,
     "000-time-ratio": REFUTED, "000-rtrl-slower": CONFIRMED, "000-100k-practical": NOT_MEASURED,
     "000-exact": PARTIAL, "000-similar-accuracy": PARTIAL, "000-bptt-fails-10k": NOT_MEASURED,
