@@ -83,7 +83,10 @@ DECLARED = {
     "000-rtrl-slower": (W_TIME, _r("time_step_median_ns, sparse-rtrl vs bptt pairs")),
     "000-100k-practical": (W_LONG, _r("status at T >= 100,000")),
     "000-exact": (W_AGREE, _r("rel_err in float64")),
-    "000-similar-accuracy": (W_TRAIN, _r("final_accuracy, 95% t-interval over seeds")),
+    "000-similar-accuracy": (W_TRAIN, _r("final_accuracy, 95% t-interval over seeds", text=(
+        "per task (anbn and haystack, the documents' solvable tasks): similar = the 95% interval of the "
+        "difference of means within +-5 points on >= 5 seeds each; REFUTED if it excludes 0 by more than "
+        "the margin; a task without runs is a NOT MEASURED part, stated, and leaves the claim at best PARTIAL"))),
     "000-bptt-fails-10k": (W_LONG, _r("status at T >= 10,000")),
     "000-gpu-speedup": (W_GPU, _r("time cpu / time cuda", 2.0, "x", band=(1.0, float("inf")), near=None)),
     "001-sparse-formula": (W_AGREE, _r("rel_err in float64")),
@@ -100,7 +103,10 @@ DECLARED = {
     "001-exact-recursion": (W_AGREE, _r("rel_err in float64")),
     "001-const-vs-linear": (W_MEM_PAIR, _r("tensor_bytes_peak growth, line fit")),
     "002-anbn-bptt-100": (W_TRAIN, _acc(1.0, 0.02)),
-    "002-lr": (W_TRAIN, _r("final_accuracy at lr 2e-3 vs 1e-2")),
+    "002-lr": (W_TRAIN, _r("final_accuracy at lr 2e-3 vs 1e-2", text=(
+        "'2e-3 (not 1e-2)': 2e-3 must do better. CONFIRMED if the 95% interval of the difference (2e-3 minus 1e-2) "
+        "lies above 0 on >= 5 seeds each; PARTIAL if it holds 0 (not shown either way) or fewer seeds; REFUTED only "
+        "if it lies below 0. 002 states no step count, so no step rule applies."))),
     "002-lr-48": (W_TRAIN, _acc(0.48, 0.05)),
     "002-tree-anbn": (W_TREE_ANBN, _r("median over seed pairs of time(sparse)/time(tree)", 2.72, "x",
                                       band=(1 / 1.25, 1.25), near=None, far=PARTIAL)),
