@@ -15,6 +15,7 @@ from typing import Callable
 import pandas as pd
 
 from . import checks as c
+from .claims_more import more
 from .curves import curves, pick, rows_of
 from .data import PEAK
 from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, Evidence, nm, show
@@ -531,7 +532,7 @@ def _attach(claims: list) -> list:
     return out
 
 
-CLAIMS = _attach(CLAIMS)
+CLAIMS = _attach(CLAIMS + more(Claim))
 
 
 def by_id() -> dict:

@@ -161,4 +161,15 @@ DECLARED = {
     "003-mem-oh-const": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state (and growth)", 512, "B")),
     "003-H128": (W_MEM_RTRL, _r("metrics.H", 128, "entries", band=(1, 1), near=None)),
     "003-1m-feasible": (W_LONG, _r("status at T >= 10^6")),
+    # second reading (claims_more.py)
+    "000-demo-acc-0.25": (W_TRAIN, _r("final_accuracy at T = 10,000 after 100 steps")),
+    "000-table-time-linear": (W_TIME, _r("log-log exponent of time_step_median_ns over >= 4 lengths")),
+    "000-table-tbptt-faster": (W_TIME, _r("time_step_median_ns, bptt vs tbptt pairs")),
+    "002-random-66": (W_TRAIN, _r("metrics.chance_accuracy on anbn", 0.66, "fraction", band=(0.61 / 0.66, 0.71 / 0.66),
+                                  near=None)),
+    "002-tree-logn": (W_ARITH, _r("tree-rtrl time over buffer sizes n")),
+    "002-pt-shape": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state vs H x P")),
+    "003-bptt-oth2": (W_MEM_BPTT, _r("slope of tensor_bytes_peak", 128 * 128 * 4, "B/token", far=PARTIAL)),
+    "003-1b-feasible": (W_LONG, _r("status at T >= 10^9")),
+    "003-only-viable": (W_LONG, _r("status at T > 10,000")),
 }

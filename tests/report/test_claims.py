@@ -32,7 +32,10 @@ EXPECTED = {
     "003-512b-constant": REFUTED, "003-0.25x": CONFIRMED, "003-dna-bptt": REFUTED, "003-dna-rtrl": REFUTED,
     "003-llm-bptt": NOT_MEASURED, "003-llm-rtrl": REFUTED, "003-tree-oh": REFUTED,
     "003-slower-short": CONFIRMED, "003-time-linear": CONFIRMED, "003-mem-oh-const": REFUTED,
-    "003-H128": CONFIRMED, "003-1m-feasible": NOT_MEASURED,
+    "003-H128": CONFIRMED, "003-1m-feasible": NOT_MEASURED, "000-demo-acc-0.25": NOT_MEASURED,
+    "000-table-time-linear": PARTIAL, "000-table-tbptt-faster": REFUTED, "002-random-66": REFUTED,
+    "002-tree-logn": NOT_MEASURED, "002-pt-shape": CONFIRMED, "003-bptt-oth2": PARTIAL,
+    "003-1b-feasible": NOT_MEASURED, "003-only-viable": NOT_MEASURED,
 }
 
 # claims whose verdict follows from the documents' own arithmetic, with no record at all

@@ -212,3 +212,21 @@ def three_way(seq_lens, relation="winner", doc_text="", min_steps=None):
                         "accuracy", ["the document does not name the task: every task with all three is read",
                                      "RTRL wins if the 95% interval of its difference to each lies above 0"])
     return check
+
+
+def chance_level(doc_chance, task="anbn"):
+    """A documented 'random' accuracy against the task's chance accuracy (metrics.chance_accuracy, a
+    property of the task and its targets, the same in every train record of it)."""
+
+    def check(df):
+        d = select(df, kind="train", task=task)
+        ch = num(d, "metrics.chance_accuracy").dropna() if len(d) else pd.Series([], dtype=float)
+        if len(ch) == 0:
+            return nm(f"no `train` record on {task} with metrics.chance_accuracy", figure="accuracy")
+        c = float(ch.median())
+        text = f"chance accuracy on {task}: {fmt_pct(c)} (metrics.chance_accuracy); documented random {fmt_pct(doc_chance)}"
+        v = CONFIRMED if abs(c - doc_chance) <= 0.05 else REFUTED
+        return Evidence(v, text, show(d.head(3), ("metrics.chance_accuracy",)), "accuracy",
+                        ["holds if the task's chance accuracy is within 5 points of the documented random level"],
+                        c, "fraction")
+    return check

@@ -207,8 +207,9 @@ def rtrl_const_and_magnitude(doc_bytes, doc_text, per_H=False, learners=RTRL_ALL
     return check
 
 
-def sensitivities_stored(learner="rtrl"):
-    """'Sensitivities ... (not stored)': the learner state holds at least H x P entries?"""
+def sensitivities_stored(learner="rtrl", claim_stored=False):
+    """'Sensitivities ... (not stored)': the learner state holds at least H x P entries?
+    claim_stored: the claim says they ARE held (002's "Maintains parameter sensitivities P_t")."""
 
     def check(df):
         a = state_arith(df)
@@ -218,7 +219,8 @@ def sensitivities_stored(learner="rtrl"):
                       "metrics.n_state_params")
         notes = [arith_line(a), f"measured {learner} learner state per sequence: {fmt_bytes(meas)}"]
         text = f"{learner} holds {fmt_bytes(meas)} of learner state; H x P = {fmt_bytes(a['bytes'])}"
-        v = REFUTED if meas >= 0.5 * a["bytes"] else CONFIRMED
+        stored = meas >= 0.5 * a["bytes"]
+        v = (CONFIRMED if stored else REFUTED) if claim_stored else (REFUTED if stored else CONFIRMED)
         return Evidence(v, text, rows_of([c], (STATE,)), "memory", notes, meas, "B")
     return check
 
