@@ -69,7 +69,8 @@ DECLARED = {
     "000-const-50k": (W_LONG, _r("tensor_bytes_peak growth over T")),
     "000-bptt-2500mb": (W_MEM_BPTT, _r("tensor_bytes_saved_peak at T=10,000", 2500 * MiB, "B")),
     "000-peak-82mb": (W_MEM_RTRL, _r("tensor_bytes_peak at the longest T", 82.3 * MiB, "B")),
-    "000-mem-per-token": (W_MEM_RTRL, _r("slope of tensor_bytes_peak", 0.0082 * MiB, "B/token")),
+    "000-mem-per-token": (W_MEM_RTRL, _r("sparse-rtrl tensor_bytes_peak at T=10,000 / 10,000 (an average, as the "
+                                         "document computes it)", 0.0082 * MiB, "B/token")),
     "000-bptt-linear": (W_MEM_BPTT, _r("slope of tensor_bytes_peak", (1123.78 - 84.23) / 480 * MiB, "B/token",
                                        far=PARTIAL)),
     "000-bptt-oom-1024": (W_BUDGET, _r("T* where the bytes-per-token fit reaches a stated budget", 1024,
