@@ -18,7 +18,7 @@ from . import checks as c
 from .claims_more import more
 from .curves import curves, pick, rows_of
 from .data import PEAK
-from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, Evidence, nm, show
+from .evidence import CONFIRMED, NOT_MEASURED, REFUTED, Evidence, nm, show
 from .fmt import MiB, fmt_bytes, fmt_slope
 from .judge import judge
 from .workload import Rule, Workload

@@ -1,6 +1,5 @@
 """Presets cover what the issue asks for (checked on the lists, nothing is run)."""
-from rtrl_moe.bench.presets import ALL_LEARNERS
-from rtrl_moe.bench.presets import get_preset
+from rtrl_moe.bench.presets import ALL_LEARNERS, get_preset
 
 
 def test_quick_covers_the_issue():
