@@ -16,6 +16,7 @@ from .curves import memo
 from .data import col, machine_label, num
 from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, VERDICTS, Evidence
 from .fmt import fmt_bytes
+from .workload import config_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 COMMANDS = (
@@ -93,12 +94,19 @@ def sections(df: pd.DataFrame) -> list:
         subtitle = ", ".join(str(x) for x in (r.get("machine.cpu"), r.get("machine.gpu"),
                                              f"torch {r.get('machine.torch')}") if x and x == x)
         sec = Section(s, title, f"{len(sub)} records; {subtitle}", gpu)
-        for kind, ftitle, fn, caption in figures.FIGURES:
-            fig = fn(sub)
-            if fig is None:
-                continue
-            name = f"{s}-{kind}.png"
-            sec.figures.append(FigureOut(kind, f"fig-{s}-{kind}", ftitle, caption, figures.png(fig), f"figures/{name}"))
+        # one model config per figure, named in its title: a series of another config never shares
+        # the axes (the documents' config first)
+        cfgs = config_label(sub)
+        for cfg in sorted(set(cfgs)):
+            part, name_cfg = sub[cfgs == cfg], cfg[1:]
+            for kind, ftitle, fn, caption in figures.FIGURES:
+                fig = fn(part)
+                if fig is None:
+                    continue
+                fig.suptitle(f"model: {name_cfg}", fontsize=9)
+                name = f"{s}-{slug(name_cfg)}-{kind}.png"
+                sec.figures.append(FigureOut(kind, f"fig-{s}-{slug(name_cfg)}-{kind}", f"{ftitle}: {name_cfg}",
+                                             caption, figures.png(fig), f"figures/{name}"))
         sec.crossover = figures.crossover_rows(sub)
         out.append(sec)
     return out

@@ -108,6 +108,23 @@ def one_config(df: pd.DataFrame) -> list:
     return out
 
 
+def config_label(df: pd.DataFrame) -> pd.Series:
+    """Per row, its model config as text (task-dependent keys left out): the unit a figure or a
+    claim row may show, one at a time.  The documents' config sorts first (prefix '0')."""
+    if len(df) == 0:
+        return pd.Series([], dtype=object)
+    mt = col(df, "config.model_type").fillna("moe").astype(str)
+    short = {"d_model": "d_model", "n_slots": "slots", "n_experts": "experts", "topk": "top", "topk_read": "read",
+             "topk_write": "write", "d_ff": "d_ff", "hidden": "hidden", "cell": "cell"}
+
+    def one(t, s):
+        m = {k: v for k, v in json.loads(s).items() if k not in TASK_KEYS}
+        doc = t == "moe" and all(m.get(k) == v for k, v in DOC.items())
+        body = " ".join(f"{short.get(k, k)}={v}" for k, v in sorted(m.items()))
+        return f"{'0' if doc else '1'}{t} {body}{' (the documents' + chr(39) + ' config)' if doc else ''}"
+    return pd.Series([one(t, s) for t, s in zip(mt, df["_model"])], index=df.index, dtype=object)
+
+
 # ---------------------------------------------------------------- rules
 ORDER = {REFUTED: 0, PARTIAL: 1, CONFIRMED: 2}
 
