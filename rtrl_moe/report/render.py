@@ -22,6 +22,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 COMMANDS = (
     ("measure (CPU, about 11-12 minutes on 2 cores)", "python -m rtrl_moe.bench sweep --preset quick"),
     ("the longer CPU points (about 30 minutes)", "python -m rtrl_moe.bench sweep --preset long"),
+    ("the documents' own workloads (declared per claim; runs in pieces by --label docs-memory, docs-time, "
+     "docs-tree-anbn, docs-tree-haystack, docs-budget, docs-agree)", "python -m rtrl_moe.bench sweep --preset docs"),
+    ("the accuracy runs", "python -m rtrl_moe.bench sweep --preset train"),
     ("measure on a GPU machine", "python -m rtrl_moe.bench sweep --preset gpu"),
     ("regenerate this report from results/", "python -m rtrl_moe.bench report --results results/ --out reports/"),
 )
