@@ -51,6 +51,7 @@ W_AGREE_SMALL = Workload(("agree",), {"d_model": 8, "n_slots": 4, "n_experts": 4
 W_TRAIN = Workload(None, DOC, model_type=("moe", "rnn"), kinds=("train",), lengths="the claim's T",
                    dtype="float32", seeds=">= 5 for beats/similar",
                    note="the documents' MoE; the RNN baseline's size is not stated in 003, any one RNN config")
+W_TRAIN_MOE = replace(W_TRAIN, model_type=("moe",), note="the documents' MoE only")
 W_GPU = Workload(None, DOC, kinds=("measure",), note="cuda records of the documents' model")
 W_ARITH = Workload((), None, note="the document's own arithmetic; no record")
 W_H2048 = Workload(None, {"d_model": 512, "n_slots": 4}, note="a model with H = 2048; not measured")
@@ -166,7 +167,7 @@ DECLARED = {
     "000-demo-acc-0.25": (W_TRAIN, _r("final_accuracy at T = 10,000 after 100 steps")),
     "000-table-time-linear": (W_TIME, _r("log-log exponent of time_step_median_ns over >= 4 lengths")),
     "000-table-tbptt-faster": (W_TIME, _r("time_step_median_ns, bptt vs tbptt pairs")),
-    "002-random-66": (W_TRAIN, _r("metrics.chance_accuracy on anbn", 0.66, "fraction", band=(0.61 / 0.66, 0.71 / 0.66),
+    "002-random-66": (W_TRAIN_MOE, _r("metrics.chance_accuracy on anbn", 0.66, "fraction", band=(0.61 / 0.66, 0.71 / 0.66),
                                   near=None)),
     "002-tree-logn": (W_ARITH, _r("tree-rtrl time over buffer sizes n")),
     "002-pt-shape": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state vs H x P")),
