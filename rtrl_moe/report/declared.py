@@ -27,8 +27,9 @@ W_MEM_RTRL = replace(W_MEM, learners=RTRL_MEM)
 W_MEM_BPTT = replace(W_MEM, learners=("bptt",))
 W_MEM_PAIR = replace(W_MEM, learners=("bptt",) + RTRL_MEM)
 #: claims about 10,000+ tokens: no docs piece runs DOC that long, so any preset's DOC records count
-W_LONG = Workload(None, DOC, kinds=("measure",), lengths=">= the claim's length", dtype="float32",
-                  note="any preset's records of the documents' model (the docs preset stops at 8,192)")
+W_LONG = Workload(None, DOC, kinds=("measure", "agree"), lengths=">= the claim's length", dtype=None,
+                  note="any preset's records of the documents' model (the docs preset stops at 8,192); H and P "
+                       "for arithmetic also from its agreement records")
 W_TIME = Workload(("docs-time",), DOC, kinds=("measure",), learners=("bptt", "tbptt", "sparse-rtrl"),
                   tasks=("anbn",), lengths="32, 128, 512, 2048", dtype="float32", seeds="0, 1, 2 (pairs)")
 W_TREE_ANBN = Workload(("docs-tree-anbn",), DOC, kinds=("measure",), learners=("sparse-rtrl", "tree-rtrl"),
