@@ -2,7 +2,8 @@
 
 ``build(results_dir, out_dir)`` reads ``results_dir`` (JSON Lines records, docs/RESULTS.md) and
 writes ``out_dir/index.html`` (one self-contained page, figures embedded as base64 PNG),
-``out_dir/REPORT.md`` and ``out_dir/figures/*.png``.  It is a pure function of the files: the
+``out_dir/REPORT.md``, ``out_dir/claims.json`` (one object per claim, the rows' twin) and
+``out_dir/figures/*.png``.  It is a pure function of the files: the
 same input gives byte-identical output.  A file that fails to load stops the build with the
 reader's error (file and line); an empty results directory gives a report that says so.
 
@@ -48,5 +49,7 @@ def build(results_dir, out_dir) -> dict:
             old.unlink()
     (out_dir / "index.html").write_text(html, encoding="utf-8", newline="\n")
     (out_dir / "REPORT.md").write_text(md, encoding="utf-8", newline="\n")
+    (out_dir / "claims.json").write_text(ctx["claims_json"], encoding="utf-8", newline="\n")
     return {"html": out_dir / "index.html", "markdown": out_dir / "REPORT.md", "figures": written,
+            "claims_json": out_dir / "claims.json",
             "counts": ctx["counts"], "records": ctx["header"]["n"]}

@@ -2,6 +2,7 @@
 the Evidence of the parts of one claim merges into one."""
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -25,6 +26,10 @@ class Evidence:
     rows: list = field(default_factory=list)     # list of dicts (display rows)
     figure: str | None = None                    # figure kind the verdict rests on
     notes: list = field(default_factory=list)    # the computation, line by line
+    value: float | None = None                   # the measured figure the rule compares (in `unit`)
+    unit: str | None = None
+    records: list = field(default_factory=list)  # every record used (judge.records_of)
+    ratio: float | None = None                   # value / the rule's documented figure
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
@@ -36,10 +41,28 @@ DISPLAY = ("_source", "run_id", "config.kind", "config.learner", "config.model_t
            "config.lr", "config.budget_mb", "status")
 
 
+#: while a claim is evaluated, the index labels of every record a check showed (see collecting)
+_USED: list | None = None
+
+
+@contextlib.contextmanager
+def collecting():
+    """Within the block, show() records which rows each check rests on, all of them (not only the
+    MAX_ROWS displayed), so a claim can list every record behind its verdict."""
+    global _USED
+    prev, _USED = _USED, []
+    try:
+        yield _USED
+    finally:
+        _USED = prev
+
+
 def show(df: pd.DataFrame, fields=()) -> list:
     """Rows as display dicts: identifying columns plus the fields the verdict rests on."""
     if df is None or len(df) == 0:
         return []
+    if _USED is not None:
+        _USED.extend(df.index)
     cols = [c for c in DISPLAY if c in df.columns] + [f for f in fields if f in df.columns]
     head = df.head(MAX_ROWS)
     kws = kwargs_json(head)
@@ -67,8 +90,15 @@ def nm(reason: str, notes=(), figure=None) -> Evidence:
     return Evidence(NOT_MEASURED, reason, [], figure, list(notes))
 
 
-def combine(parts: list, labels=None) -> str:
-    """Verdict of a claim made of several parts (all must hold)."""
+def combine(parts: list, labels=None, core=None) -> str:
+    """Verdict of a claim made of several parts (all must hold).
+
+    A claim that needs all its parts is false when a core part is false: a REFUTED core part
+    (by default every part is core) makes the claim REFUTED, however the others came out, so an
+    off-by-orders figure can never be softened to PARTIAL by a part that holds."""
+    core = range(len(parts)) if core is None else core
+    if any(parts[i].verdict == REFUTED for i in core):
+        return REFUTED
     v = [p.verdict for p in parts if p.verdict != NOT_MEASURED]
     if not v:
         return NOT_MEASURED
@@ -79,16 +109,30 @@ def combine(parts: list, labels=None) -> str:
     return PARTIAL
 
 
-def merge(parts: list, labels: list, figure=None) -> Evidence:
+def merge(parts: list, labels: list, figure=None, core=None, value_of=0) -> Evidence:
     """One Evidence of a claim made of labelled parts: the verdict by combine, each part's text
-    and notes under its label, so the reader sees which part decided it."""
-    verdict = combine(parts)
+    and notes under its label, so the reader sees which part decided it.  The claim's measured
+    figure is that of part ``value_of`` (the one the rule's documented figure is about)."""
+    verdict = combine(parts, core=core)
     text = "; ".join(f"{lab}: {p.verdict} - {p.measured_text}" for lab, p in zip(labels, parts))
     rows, notes = [], []
     for lab, p in zip(labels, parts):
         rows += p.rows
         notes += [f"[{lab}] {n}" for n in p.notes]
-    return Evidence(verdict, text, rows[:MAX_ROWS], figure or next((p.figure for p in parts if p.figure), None), notes)
+    vp = parts[value_of] if value_of is not None and value_of < len(parts) else None
+    return Evidence(verdict, text, rows[:MAX_ROWS], figure or next((p.figure for p in parts if p.figure), None), notes,
+                    vp.value if vp else None, vp.unit if vp else None)
+
+
+def band_verdict(ratio: float, band=(0.5, 2.0), near=(0.1, 10.0)) -> str:
+    """A measured/documented ratio: CONFIRMED within band, PARTIAL within near, else REFUTED."""
+    if not math.isfinite(ratio):
+        return REFUTED
+    if band[0] <= ratio <= band[1]:
+        return CONFIRMED
+    if near and near[0] <= ratio <= near[1]:
+        return PARTIAL
+    return REFUTED
 
 
 def not_measured(reason):

@@ -10,17 +10,21 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from . import figures, targets
+from . import figures, targets, twin
 from .claims import CLAIMS, Claim
 from .curves import memo
 from .data import col, machine_label, num
 from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, VERDICTS, Evidence
 from .fmt import fmt_bytes
+from .workload import config_label
 
 TEMPLATES = Path(__file__).parent / "templates"
 COMMANDS = (
     ("measure (CPU, about 11-12 minutes on 2 cores)", "python -m rtrl_moe.bench sweep --preset quick"),
     ("the longer CPU points (about 30 minutes)", "python -m rtrl_moe.bench sweep --preset long"),
+    ("the documents' own workloads (declared per claim; runs in pieces by --label docs-memory, docs-time, "
+     "docs-tree-anbn, docs-tree-haystack, docs-budget, docs-agree)", "python -m rtrl_moe.bench sweep --preset docs"),
+    ("the accuracy runs", "python -m rtrl_moe.bench sweep --preset train"),
     ("measure on a GPU machine", "python -m rtrl_moe.bench sweep --preset gpu"),
     ("regenerate this report from results/", "python -m rtrl_moe.bench report --results results/ --out reports/"),
 )
@@ -93,12 +97,19 @@ def sections(df: pd.DataFrame) -> list:
         subtitle = ", ".join(str(x) for x in (r.get("machine.cpu"), r.get("machine.gpu"),
                                              f"torch {r.get('machine.torch')}") if x and x == x)
         sec = Section(s, title, f"{len(sub)} records; {subtitle}", gpu)
-        for kind, ftitle, fn, caption in figures.FIGURES:
-            fig = fn(sub)
-            if fig is None:
-                continue
-            name = f"{s}-{kind}.png"
-            sec.figures.append(FigureOut(kind, f"fig-{s}-{kind}", ftitle, caption, figures.png(fig), f"figures/{name}"))
+        # one model config per figure, named in its title: a series of another config never shares
+        # the axes (the documents' config first)
+        cfgs = config_label(sub)
+        for cfg in sorted(set(cfgs)):
+            part, name_cfg = sub[cfgs == cfg], cfg[1:]
+            for kind, ftitle, fn, caption in figures.FIGURES:
+                fig = fn(part)
+                if fig is None:
+                    continue
+                fig.suptitle(f"model: {name_cfg}", fontsize=9)
+                name = f"{s}-{slug(name_cfg)}-{kind}.png"
+                sec.figures.append(FigureOut(kind, f"fig-{s}-{slug(name_cfg)}-{kind}", f"{ftitle}: {name_cfg}",
+                                             caption, figures.png(fig), f"figures/{name}"))
         sec.crossover = figures.crossover_rows(sub)
         out.append(sec)
     return out
@@ -167,7 +178,8 @@ def context(df: pd.DataFrame, loader: str) -> dict:
             fig_anchor.setdefault(f.kind, f.anchor)
     claims = []
     for cl, ev in results:
-        claims.append({"id": cl.id, "anchor": f"claim-{cl.id}", "source": cl.source, "quote": cl.quote,
+        obj = twin.claim_object(cl, ev)
+        claims.append({"obj": obj, **twin.display(obj),"id": cl.id, "anchor": f"claim-{cl.id}", "source": cl.source, "quote": cl.quote,
                        "also": list(cl.also), "documented": cl.documented, "reading": cl.reading,
                        "measured": cl.measured, "test": cl.test, "verdict": ev.verdict,
                        "vclass": VERDICT_CLASS[ev.verdict], "measured_text": ev.measured_text,
@@ -176,7 +188,7 @@ def context(df: pd.DataFrame, loader: str) -> dict:
                        "figure_kind": ev.figure})
     counts = {v: sum(1 for x in claims if x["verdict"] == v) for v in VERDICTS}
     return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
-            "claims": claims, "counts": counts, "verdicts": VERDICTS, "vclass": VERDICT_CLASS,
+            "claims": claims, "claims_json": twin.dumps([c["obj"] for c in claims]), "counts": counts, "verdicts": VERDICTS, "vclass": VERDICT_CLASS,
             "sections": secs, "not_measured": not_measured_list(results, df, secs),
             "targets": targets.evaluate(df), "tclass": {targets.MET: "confirmed", targets.MISSED: "refuted",
                                                    targets.NOT_MEASURED: "notmeasured"},

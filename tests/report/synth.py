@@ -24,7 +24,10 @@ RUN = "20261123T0700Z-fixture"
 
 def record(kind, learner, seq_len, metrics, *, status="ok", task="anbn", seed=0, dtype="float32",
            device="cpu", batch=1, model=None, model_type="moe", kwargs=None, budget_mb=None, lr=None,
-           steps=None, machine=None, run_id=RUN, created="2026-11-23T07:00:00Z", message=None):
+           steps=None, machine=None, run_id=RUN, created="2026-11-23T07:00:00Z", message=None, label=None):
+    # the docs preset's labels by default, so the registry's declared workloads find them
+    if label is None:
+        label = {"measure": "docs-memory", "agree": "docs-agree", "train": "train"}.get(kind)
     rec = {"schema": 1, "run_id": run_id, "commit": "0123456789abcdef0123456789abcdef01234567",
            "dirty": False, "created": created, "machine": copy.deepcopy(machine or MACHINE),
            "config": {"kind": kind, "learner": learner, "learner_kwargs": kwargs or {},
@@ -32,7 +35,8 @@ def record(kind, learner, seq_len, metrics, *, status="ok", task="anbn", seed=0,
                       "model": copy.deepcopy(model or (MODEL if model_type == "moe" else
                                                        {"d_in": 8, "d_out": 8, "hidden": 64, "cell": "tanh"})),
                       "task": task, "seq_len": seq_len, "batch": batch, "dtype": dtype, "device": device,
-                      "seed": seed, "budget_mb": budget_mb, "repeats": 5, "warmup": 1, "steps": steps, "lr": lr},
+                      "seed": seed, "budget_mb": budget_mb, "repeats": 5, "warmup": 1, "steps": steps, "lr": lr,
+                      "label": label},
            "status": status, "metrics": metrics if status == "ok" else {}}
     if status != "ok":
         rec["message"] = message or status
@@ -82,14 +86,24 @@ LEARNERS = ("bptt", "tbptt", "ckpt-bptt", "rtrl", "sparse-rtrl", "tree-rtrl", "s
 LENGTHS = (32, 64, 128, 256, 512, 1024, 2048)
 
 
-def measure_records(device="cpu", machine=None, run_id=RUN, lengths=LENGTHS, learners=LEARNERS):
+def measure_records(device="cpu", machine=None, run_id=RUN, lengths=LENGTHS, learners=LEARNERS, label=None,
+                    seeds=(0,), task="anbn"):
     out = []
-    for lr in learners:
-        kw = {"k": 64} if lr == "tbptt" else ({"n": 16} if lr == "tree-rtrl" else {})
-        for T in lengths:
-            out.append(record("measure", lr, T, measure_metrics(lr, T, device=device), kwargs=kw, device=device,
-                              machine=machine, run_id=run_id))
+    for seed in seeds:
+        for lr in learners:
+            kw = {"k": 64} if lr == "tbptt" else ({"n": 16} if lr == "tree-rtrl" else {})
+            for T in lengths:
+                out.append(record("measure", lr, T, measure_metrics(lr, T, device=device), kwargs=kw, device=device,
+                                  machine=machine, run_id=run_id, label=label, seed=seed, task=task))
     return out
+
+
+def time_records():
+    """The docs preset's timing pieces: three seed pairs at four lengths each."""
+    return (measure_records(lengths=(32, 128, 512, 2048), learners=("bptt", "tbptt", "sparse-rtrl"),
+                            label="docs-time", seeds=(0, 1, 2)) +
+            measure_records(lengths=(16, 64, 96, 256), learners=("sparse-rtrl", "tree-rtrl"),
+                            label="docs-tree-anbn", seeds=(0, 1, 2)))
 
 
 def budget_records():
@@ -98,19 +112,21 @@ def budget_records():
         for T in (1024, 2048, 4096, 8192):
             m = measure_metrics(lr, T)
             over = m["tensor_bytes_peak"] > 16 * 2 ** 20
-            out.append(record("measure", lr, T, m, status="oom" if over else "ok", budget_mb=16,
+            out.append(record("measure", lr, T, m, status="oom" if over else "ok", budget_mb=16, label="docs-budget",
                               run_id=RUN + "-budget", message="out of memory under --budget-mb 16" if over else None))
     return out
 
 
 def haystack_records():
     out = []
-    for lr, ns in (("sparse-rtrl", 450_000), ("tree-rtrl", 300_000)):
-        for T in (8, 64):
-            m = measure_metrics(lr, T)
-            m["time_step_median_ns"] = ns * T
-            m["time_step_iqr_ns"] = ns * T // 50
-            out.append(record("measure", lr, T, m, task="haystack", kwargs={"n": 16} if lr == "tree-rtrl" else {}))
+    for seed in (0, 1, 2):
+        for lr, ns in (("sparse-rtrl", 450_000), ("tree-rtrl", 300_000)):
+            for T in (8, 16, 32, 64):
+                m = measure_metrics(lr, T)
+                m["time_step_median_ns"] = ns * T
+                m["time_step_iqr_ns"] = ns * T // 50
+                out.append(record("measure", lr, T, m, task="haystack", seed=seed, label="docs-tree-haystack",
+                                  kwargs={"n": 16} if lr == "tree-rtrl" else {}))
     return out
 
 
@@ -137,6 +153,7 @@ def agree_records():
 def train_metrics(acc, steps=5000):
     curve = [[s, 2.0 - 1.5 * acc * s / steps, acc * s / steps] for s in range(0, steps + 1, steps // 5)]
     return {"final_loss": 2.0 - 1.5 * acc, "final_accuracy": acc, "curve": curve, "time_total_s": 12.5,
+            "chance_accuracy": 0.25,
             "tensor_bytes_peak": 1_000_000}
 
 
@@ -176,7 +193,7 @@ def write(path: Path, records) -> Path:
 
 
 def write_fixture(d: Path, gpu=False) -> Path:
-    write(d / "measure.jsonl", measure_records() + budget_records() + haystack_records())
+    write(d / "measure.jsonl", measure_records() + time_records() + budget_records() + haystack_records())
     write(d / "agree.jsonl", agree_records())
     write(d / "train.jsonl", train_records())
     if gpu:

@@ -28,7 +28,7 @@ def test_outputs(built_report):
     out, info = built_report
     html = (out / "index.html").read_text(encoding="utf-8")
     md = (out / "REPORT.md").read_text(encoding="utf-8")
-    assert info["records"] == 130 and sum(info["counts"].values()) == len(re.findall(r'<div class="claim"', html))
+    assert info["records"] == 210 and sum(info["counts"].values()) == len(re.findall(r'<div class="claim"', html))
     assert 'id="claims-table"' in html and "Verdict summary" in html
     # self-contained: every image is a data URI, nothing is fetched
     assert re.findall(r'<img src="data:image/png;base64,', html)
@@ -46,7 +46,8 @@ def test_outputs(built_report):
                  "python -m rtrl_moe.bench report --results results/ --out reports/",
                  "What we could not measure", "no GPU results"):
         assert word in html and word in md, word
-    assert b"Software" not in (out / "figures" / "all-memory.png").read_bytes()
+    mem = sorted((out / "figures").glob("all-*-memory.png"))
+    assert mem and all(b"Software" not in p.read_bytes() for p in mem)
 
 
 def test_empty_results(tmp_path):
@@ -86,7 +87,21 @@ def test_sections_per_machine_and_gpu(tmp_path):
     assert "Fixture CPU 2.0GHz x2 [fx01] (cpu)" in html
     assert "no GPU results" not in html
     names = {p.name for p in (tmp_path / "out" / "figures").glob("*.png")}
-    assert "gx01-cuda-memory.png" in names and "fx01-cpu-memory.png" in names
+    assert any(n.startswith("gx01-cuda-") and n.endswith("-memory.png") for n in names)
+    assert any(n.startswith("fx01-cpu-") and n.endswith("-memory.png") for n in names)
+
+
+def test_one_model_config_per_figure(tmp_path):
+    """A second config gets its own figures, named and titled by its config; never the same axes."""
+    import report_testlib
+    other = report_testlib.measure(("bptt", "sparse-rtrl"), tweak=lambda r: r["config"]["model"].update(n_experts=8))
+    d = synth.write_fixture(tmp_path / "results")
+    synth.write(d / "other.jsonl", other)
+    build(d, tmp_path / "out")
+    names = {p.name for p in (tmp_path / "out" / "figures").glob("*-memory.png")}
+    assert any("experts-8" in n for n in names) and any("experts-4" in n for n in names)
+    md = (tmp_path / "out" / "REPORT.md").read_text(encoding="utf-8")
+    assert "Memory vs sequence length: moe d_ff=64 d_model=32 experts=8" in md
 
 
 def test_stale_figures_are_removed(tmp_path, fixture_results):

@@ -14,7 +14,8 @@ def test_evidence_rejects_unknown_verdict():
 def test_combine():
     E = lambda v: Evidence(v, "x")  # noqa: E731
     assert combine([E(CONFIRMED), E(CONFIRMED)]) == CONFIRMED
-    assert combine([E(CONFIRMED), E(REFUTED)]) == PARTIAL
+    assert combine([E(CONFIRMED), E(REFUTED)]) == REFUTED      # a claim needing both parts is false
+    assert combine([E(CONFIRMED), E(REFUTED)], core=[0]) == PARTIAL
     assert combine([E(REFUTED), E(NOT_MEASURED)]) == REFUTED
     assert combine([E(CONFIRMED), E(NOT_MEASURED)]) == PARTIAL
     assert combine([E(NOT_MEASURED)]) == NOT_MEASURED

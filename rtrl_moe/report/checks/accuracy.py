@@ -13,7 +13,18 @@ from ..evidence import CONFIRMED, MAX_ROWS, NOT_MEASURED, PARTIAL, REFUTED, Evid
 from ..fmt import fmt_pct
 
 MIN_SEEDS = 3              # accuracy claims need this many seeds for a spread
+COMPARE_SEEDS = 5          # "beats" / "similar" are decided only on >= 5 seeds each (else at best PARTIAL)
+SIMILAR_MARGIN = 0.05      # "similar": the 95% interval of the difference lies within +-5 points
 DOC_LR = 2e-3              # the documents' learning rate, used where a claim names none
+#: Student t, two-sided 95%, by degrees of freedom (no scipy dependency for a table of ten numbers)
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+       10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
+
+
+def t95(dof: int) -> float:
+    if dof < 1:
+        return math.inf
+    return T95[max(k for k in T95 if k <= dof)] if dof <= 30 else 1.96
 
 
 @dataclass
@@ -24,12 +35,22 @@ class Acc:
     std: float
     steps: float
     rows: pd.DataFrame
+    chance: float = math.nan
+
+    @property
+    def half(self) -> float:
+        """Half-width of the 95% t-interval of the mean over seeds."""
+        if self.n < 2 or self.std != self.std:
+            return math.inf
+        return t95(self.n - 1) * self.std / math.sqrt(self.n)
 
     def text(self):
         if self.n == 0:
             return f"{self.label}: no runs"
-        return (f"{self.label}: {fmt_pct(self.mean)} ± {fmt_pct(self.std)} (n={self.n} seeds"
-                f"{f', {int(self.steps)} steps' if self.steps == self.steps else ''})")
+        ci = f"95% CI ±{fmt_pct(self.half)}" if math.isfinite(self.half) else "no interval"
+        ch = f", chance {fmt_pct(self.chance)}" if self.chance == self.chance else ", chance not recorded"
+        return (f"{self.label}: {fmt_pct(self.mean)} ({ci}; n={self.n} seeds"
+                f"{f', {int(self.steps)} steps' if self.steps == self.steps else ''}{ch})")
 
 
 def acc_stats(df, learner, task=None, model_type="moe", seq_len=None, lr=None, dense=None, label=None) -> Acc:
@@ -68,7 +89,8 @@ def acc_stats(df, learner, task=None, model_type="moe", seq_len=None, lr=None, d
     a = num(last, "metrics.final_accuracy")
     std = float(a.std(ddof=1)) if len(a) > 1 else math.nan
     steps = num(last, "config.steps").max()
-    return Acc(label, len(a), float(a.mean()), std, float(steps), last)
+    chance = num(last, "metrics.chance_accuracy").mean()
+    return Acc(label, len(a), float(a.mean()), std, float(steps), last, float(chance))
 
 
 def accuracy_level(learner, target, tol, task=None, model_type="moe", lr=None, min_steps=None, dense=None,
@@ -83,31 +105,49 @@ def accuracy_level(learner, target, tol, task=None, model_type="moe", lr=None, m
                  f"{fmt_pct(min(1, target + tol))}"]
         # The mean, not mean ± std: a wide spread must not turn a miss into a confirmation.
         ok = target - tol <= s.mean <= target + tol
+        short = bool(min_steps) and s.steps == s.steps and s.steps < min_steps
+        if ok and short:   # the step-count rule: a run shorter than the documented steps cannot confirm
+            notes.append(f"runs stopped at {int(s.steps)} steps, fewer than the documented {min_steps}: at best PARTIAL")
+            return Evidence(PARTIAL, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes,
+                            s.mean, "fraction")
         if ok:
-            return Evidence(CONFIRMED, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes)
+            return Evidence(CONFIRMED, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes,
+                            s.mean, "fraction")
         if min_steps and s.steps == s.steps and s.steps < min_steps and s.mean < target - tol:
             return Evidence(NOT_MEASURED, f"runs stopped at {int(s.steps)} steps, fewer than the documented "
                             f"{min_steps}; {text}", show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes)
-        return Evidence(REFUTED, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes)
+        return Evidence(REFUTED, text, show(s.rows, ("metrics.final_accuracy",)), "accuracy", notes,
+                        s.mean, "fraction")
     return check
 
 
 def _relation(a: Acc, b: Acc, relation: str) -> str:
-    spread = (a.std if a.std == a.std else 0) + (b.std if b.std == b.std else 0)
+    """a vs b by the 95% interval of the difference of means (Welch, conservative dof = min(n)-1):
+    beats: CONFIRMED if the interval is above 0, REFUTED if below, PARTIAL if it holds 0;
+    similar: CONFIRMED if the interval lies within +-SIMILAR_MARGIN, REFUTED if it excludes 0 and
+    the difference exceeds the margin, else PARTIAL; not_worse: REFUTED only if below 0;
+    winner: as beats.  Fewer than COMPARE_SEEDS seeds on a side: at best PARTIAL."""
     diff = a.mean - b.mean
-    if relation == "beats":
-        return CONFIRMED if diff > spread else REFUTED
-    if relation == "similar":
-        return CONFIRMED if abs(diff) <= spread else REFUTED
-    if relation == "not_worse":
-        return CONFIRMED if diff >= -spread else REFUTED
-    if relation == "winner":   # beats: CONFIRMED; within spread: PARTIAL; worse: REFUTED
-        return CONFIRMED if diff > spread else (PARTIAL if diff >= -spread else REFUTED)
-    raise ValueError(relation)
+    se = math.sqrt((a.std ** 2 / a.n if a.n > 1 else math.inf) + (b.std ** 2 / b.n if b.n > 1 else math.inf))
+    half = t95(min(a.n, b.n) - 1) * se
+    lo, hi = diff - half, diff + half
+    if relation in ("beats", "winner"):
+        v = CONFIRMED if lo > 0 else (REFUTED if hi < 0 else PARTIAL)
+    elif relation == "similar":
+        v = (CONFIRMED if -SIMILAR_MARGIN <= lo and hi <= SIMILAR_MARGIN else
+             REFUTED if (lo > 0 or hi < 0) and abs(diff) > SIMILAR_MARGIN else PARTIAL)
+    elif relation == "not_worse":
+        v = REFUTED if hi < 0 else (CONFIRMED if lo >= -SIMILAR_MARGIN else PARTIAL)
+    else:
+        raise ValueError(relation)
+    if v == CONFIRMED and min(a.n, b.n) < COMPARE_SEEDS:
+        return PARTIAL
+    return v
 
 
-def accuracy_compare(a_spec: dict, b_spec: dict, relation: str, tasks=(None,), doc_text=""):
-    """a vs b on each task: 'beats' / 'similar' / 'not_worse', differences against the spread (std)."""
+def accuracy_compare(a_spec: dict, b_spec: dict, relation: str, tasks=(None,), doc_text="", min_steps=None):
+    """a vs b on each task: 'beats' / 'similar' / 'not_worse' by the 95% interval of the difference.
+    A task without runs is a NOT MEASURED part, said in the text (never silently skipped)."""
 
     def check(df):
         verdicts, texts, rows = [], [], []
@@ -115,16 +155,25 @@ def accuracy_compare(a_spec: dict, b_spec: dict, relation: str, tasks=(None,), d
             a = acc_stats(df, task=task, **a_spec)
             b = acc_stats(df, task=task, **b_spec)
             if a.n < MIN_SEEDS or b.n < MIN_SEEDS:
+                texts.append(f"{task or 'all tasks'}: NOT MEASURED (needs >= {MIN_SEEDS} seeds each, "
+                             f"have {a.n} and {b.n})")
                 continue
             v = _relation(a, b, relation)
+            steps = min(a.steps, b.steps)
+            if min_steps and v == CONFIRMED and steps == steps and steps < min_steps:
+                v = PARTIAL     # the step-count rule
+                texts.append(f"{task}: runs stopped at {int(steps)} steps, fewer than the documented {min_steps}")
             verdicts.append(v)
             texts.append(f"{task or 'all tasks'}: {a.text()} vs {b.text()} -> {v}")
             rows += show(pd.concat([a.rows, b.rows]), ("metrics.final_accuracy",))
         if not verdicts:
-            return nm(f"needs `train` runs of both sides with >= {MIN_SEEDS} seeds each", figure="accuracy")
-        v = verdicts[0] if len(set(verdicts)) == 1 else PARTIAL
+            return nm(f"needs `train` runs of both sides with >= {MIN_SEEDS} seeds each; " + "; ".join(texts),
+                      figure="accuracy")
+        v = verdicts[0] if len(set(verdicts)) == 1 and len(verdicts) == len(tasks) else (
+            REFUTED if REFUTED in verdicts else PARTIAL)
         return Evidence(v, "; ".join(texts) + (f"; documented {doc_text}" if doc_text else ""), rows[:MAX_ROWS],
-                        "accuracy", [f"spread = sum of the two standard deviations over seeds; '{relation}'"])
+                        "accuracy", [f"'{relation}' by the 95% t-interval of the difference of means; >= "
+                                     f"{COMPARE_SEEDS} seeds each to confirm; similar = within ±{SIMILAR_MARGIN:.0%}"])
     return check
 
 
@@ -133,7 +182,7 @@ THREE = {"RNN BPTT": dict(learner="bptt", model_type="rnn"),
          "Sparse MoE RTRL": dict(learner="sparse-rtrl", model_type="moe")}
 
 
-def three_way(seq_lens, relation="winner", doc_text=""):
+def three_way(seq_lens, relation="winner", doc_text="", min_steps=None):
     """Sparse MoE RTRL against RNN BPTT and MoE BPTT at the given lengths, on every task measured."""
     seq_lens = tuple(seq_lens)
 
@@ -149,6 +198,9 @@ def three_way(seq_lens, relation="winner", doc_text=""):
                 r = s["Sparse MoE RTRL"]
                 vs = [_relation(r, s[k], relation) for k in ("RNN BPTT", "MoE BPTT")]
                 v = REFUTED if REFUTED in vs else (PARTIAL if PARTIAL in vs else CONFIRMED)
+                steps = min(x.steps for x in s.values())
+                if min_steps and v == CONFIRMED and steps == steps and steps < min_steps:
+                    v = PARTIAL     # the step-count rule
                 verdicts.append(v)
                 texts.append(f"{task} T={T}: " + ", ".join(x.text() for x in s.values()) + f" -> {v}")
                 rows += show(pd.concat([x.rows for x in s.values()]), ("metrics.final_accuracy",))
@@ -158,5 +210,23 @@ def three_way(seq_lens, relation="winner", doc_text=""):
         v = verdicts[0] if len(set(verdicts)) == 1 else PARTIAL
         return Evidence(v, "; ".join(texts) + (f"; documented {doc_text}" if doc_text else ""), rows[:MAX_ROWS],
                         "accuracy", ["the document does not name the task: every task with all three is read",
-                                     "RTRL wins if it beats each by more than the sum of the standard deviations"])
+                                     "RTRL wins if the 95% interval of its difference to each lies above 0"])
+    return check
+
+
+def chance_level(doc_chance, task="anbn"):
+    """A documented 'random' accuracy against the task's chance accuracy (metrics.chance_accuracy, a
+    property of the task and its targets, the same in every train record of it)."""
+
+    def check(df):
+        d = select(df, kind="train", task=task)
+        ch = num(d, "metrics.chance_accuracy").dropna() if len(d) else pd.Series([], dtype=float)
+        if len(ch) == 0:
+            return nm(f"no `train` record on {task} with metrics.chance_accuracy", figure="accuracy")
+        c = float(ch.median())
+        text = f"chance accuracy on {task}: {fmt_pct(c)} (metrics.chance_accuracy); documented random {fmt_pct(doc_chance)}"
+        v = CONFIRMED if abs(c - doc_chance) <= 0.05 else REFUTED
+        return Evidence(v, text, show(d.head(3), ("metrics.chance_accuracy",)), "accuracy",
+                        ["holds if the task's chance accuracy is within 5 points of the documented random level"],
+                        c, "fraction")
     return check

@@ -2,14 +2,12 @@
 and under a stated memory budget."""
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from ..curves import curves, pick
-from ..data import PEAK, RTRL_ALL, TSTEP, col, machine_label, num, select
-from ..evidence import CONFIRMED, PARTIAL, REFUTED, Evidence, nm, show
-from ..fmt import MiB, fmt_bytes, fmt_num, fmt_T, names
+from ..data import PEAK, TSTEP, col, machine_label, num, select
+from ..evidence import CONFIRMED, REFUTED, Evidence, nm, show
+from ..fmt import fmt_bytes, fmt_num, fmt_T, names
 
 
 def runs_at_length(learners, min_len):
@@ -60,50 +58,6 @@ def fails_at(learner="bptt", min_len=10000):
             v = CONFIRMED
             st = f"{learner} failed: {st}"
         return Evidence(v, st, show(d, (PEAK,)), "memory", notes)
-    return check
-
-
-def oom_budget(learner="bptt", doc_len=1024, task=None, others=RTRL_ALL):
-    """learner runs out of a stated memory budget at some length, while an RTRL learner does not."""
-
-    def check(df):
-        d = select(df, kind="measure", learner=learner, task=task, status=None)
-        d = d[num(d, "config.budget_mb").notna()] if len(d) else d
-        c = pick(curves(df, PEAK, (learner,), task=task))
-        notes = [f"documented: out of memory at T={fmt_T(doc_len)} on the documents' machine (budget not stated)"]
-        if c is not None:
-            b, a, _ = c.fit()
-            notes.append(f"our {learner} tensor_bytes_peak at T={fmt_T(doc_len)}: {fmt_bytes(c.at(doc_len)[0])} "
-                         f"({c.at(doc_len)[1]}); slope {fmt_bytes(b)}/token")
-        if len(d) == 0:
-            return nm(f"no `measure` point of {learner}{f' on {task}' if task else ''} under a memory budget "
-                      "(--budget-mb) in results/", notes, "memory")
-        verdicts, texts = [], []
-        for budget, g in d.groupby(num(d, "config.budget_mb"), sort=True):
-            T = num(g, "config.seq_len")
-            st = col(g, "status")
-            oom = T[st.isin(["oom"])]
-            okT = T[st == "ok"]
-            if c is not None and math.isfinite(c.fit()[0]) and c.fit()[0] > 0:
-                b, a, _ = c.fit()
-                notes.append(f"budget {budget:g} MiB: the line fit predicts {learner} exceeds it at "
-                             f"T={fmt_T(max(0, (budget * MiB - a) / b))}")
-            if len(oom):
-                first = float(oom.min())
-                o = select(df, kind="measure", learner=others, task=task, status="ok")
-                o = o[(num(o, "config.budget_mb") == budget) & (num(o, "config.seq_len") >= first)] if len(o) else o
-                last_ok = float(okT[okT < first].max()) if (okT < first).any() else math.nan
-                texts.append(f"budget {budget:g} MiB: {learner} first OOM at T={fmt_T(first)}"
-                             f"{f' (last ok T={fmt_T(last_ok)})' if last_ok == last_ok else ''}; "
-                             f"RTRL learners ok there: {len(o)} points")
-                verdicts.append(CONFIRMED if len(o) else PARTIAL)
-            elif len(okT) and okT.max() > doc_len:
-                texts.append(f"budget {budget:g} MiB: {learner} ran at every length up to T={fmt_T(okT.max())}")
-                verdicts.append(REFUTED)
-        if not verdicts:
-            return nm(f"{learner} under a budget was not run past T={fmt_T(doc_len)}", notes, "memory")
-        v = CONFIRMED if CONFIRMED in verdicts else (PARTIAL if PARTIAL in verdicts else REFUTED)
-        return Evidence(v, "; ".join(texts), show(d, (PEAK,)), "memory", notes)
     return check
 
 

@@ -5,25 +5,54 @@ from __future__ import annotations
 import synth
 from report_testlib import evidence, load_records, verdict
 
-from rtrl_moe.report.evidence import CONFIRMED, NOT_MEASURED, REFUTED
+from rtrl_moe.report.evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED
 
 
-def three_way_records(rtrl_accs):
+def three_way_records(rtrl_accs, steps=80, rnn=(0.30, 0.31, 0.29, 0.30, 0.30), moe=(0.20, 0.21, 0.19, 0.20, 0.20)):
     out = []
-    for lr, mt, accs in (("bptt", "rnn", (0.30, 0.31, 0.29)), ("bptt", "moe", (0.20, 0.21, 0.19)),
-                         ("sparse-rtrl", "moe", rtrl_accs)):
+    for lr, mt, accs in (("bptt", "rnn", rnn), ("bptt", "moe", moe), ("sparse-rtrl", "moe", rtrl_accs)):
         for seed, a in enumerate(accs):
-            out.append(synth.record("train", lr, 128, synth.train_metrics(a, steps=80), task="stream", seed=seed,
-                                    model_type=mt, lr=2e-3, steps=80))
+            out.append(synth.record("train", lr, 128, synth.train_metrics(a, steps=steps), task="stream", seed=seed,
+                                    model_type=mt, lr=2e-3, steps=steps))
     return out
 
 
 def test_three_way_winner(tmp_path):
-    df = load_records(tmp_path, three_way_records((0.35, 0.36, 0.34)))
+    df = load_records(tmp_path, three_way_records((0.35, 0.36, 0.34, 0.35, 0.35)))
     assert verdict("003-128-winner", df) == CONFIRMED
-    df = load_records(tmp_path, three_way_records((0.10, 0.11, 0.09)))
+    df = load_records(tmp_path, three_way_records((0.10, 0.11, 0.09, 0.10, 0.10)))
     assert verdict("003-128-winner", df) == REFUTED
     assert verdict("003-comparable", df) == REFUTED
+
+
+def test_winner_needs_five_seeds_and_the_documented_steps(tmp_path):
+    three = three_way_records((0.35, 0.36, 0.34), rnn=(0.30, 0.31, 0.29), moe=(0.20, 0.21, 0.19))
+    assert verdict("003-128-winner", load_records(tmp_path, three)) == PARTIAL          # 3 seeds: at best PARTIAL
+    short = three_way_records((0.35, 0.36, 0.34, 0.35, 0.35), steps=40)
+    assert verdict("003-128-winner", load_records(tmp_path / "s", short)) == PARTIAL    # 40 < 80 steps
+
+
+def _lr_runs(acc_2e3, acc_1e2):
+    return [synth.record("train", "bptt", 16, synth.train_metrics(a), task="anbn", seed=s, lr=lr, steps=5000)
+            for lr, accs in ((2e-3, acc_2e3), (1e-2, acc_1e2)) for s, a in enumerate(accs)]
+
+
+def test_lr_claim_by_interval(tmp_path):
+    good = (0.97, 0.99, 1.0, 0.98, 0.99)
+    assert verdict("002-lr", load_records(tmp_path, _lr_runs(good, (0.47, 0.5, 0.45, 0.48, 0.49)))) == CONFIRMED
+    # overlapping intervals: "not 1e-2" is not shown, but not refuted either
+    spread = (0.6, 0.99, 0.7, 1.0, 0.8)
+    assert verdict("002-lr", load_records(tmp_path / "b", _lr_runs(good, spread))) == PARTIAL
+    assert verdict("002-lr", load_records(tmp_path / "c", _lr_runs((0.5, 0.6, 0.55, 0.5, 0.52), good))) == REFUTED
+
+
+def test_similar_refuted_when_far_apart_and_haystack_gap_stated(tmp_path):
+    recs = [synth.record("train", lr, 16, synth.train_metrics(a), task="anbn", seed=s, lr=2e-3, steps=5000)
+            for lr, accs in (("bptt", (0.97, 0.99, 1.0, 0.98, 0.99)), ("sparse-rtrl", (0.5, 0.52, 0.49, 0.5, 0.51)))
+            for s, a in enumerate(accs)]
+    ev = evidence("000-similar-accuracy", load_records(tmp_path, recs))
+    assert ev.verdict == REFUTED
+    assert "haystack: NOT MEASURED" in ev.measured_text
 
 
 def test_accuracy_needs_three_seeds(tmp_path):
@@ -42,3 +71,9 @@ def test_accuracy_not_measured_when_runs_too_short(tmp_path):
     recs = [dict(r, config=dict(r["config"], steps=6000)) for r in recs]
     df = load_records(tmp_path, recs)
     assert verdict("001-anbn-bptt-95", df) == REFUTED
+
+
+def test_short_runs_cannot_confirm(tmp_path):
+    recs = [synth.record("train", "bptt", 16, synth.train_metrics(a, steps=1000), task="anbn", seed=s, lr=2e-3,
+                         steps=1000) for s, a in enumerate((0.95, 0.96, 0.94))]
+    assert verdict("001-anbn-bptt-95", load_records(tmp_path, recs)) == PARTIAL

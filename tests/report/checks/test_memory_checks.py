@@ -27,7 +27,8 @@ def test_constant_memory_partial_when_one_learner_grows(tmp_path):
 def test_constant_memory_confirmed_at_50k(tmp_path):
     df = load_records(tmp_path, measure(("sparse-rtrl",), lengths=(1000, 10_000, 50_000)))
     assert verdict("000-const-50k", df) == CONFIRMED
-    assert verdict("000-peak-82mb", df) == CONFIRMED
+    # constant, but ~11 MiB against a documented 82.3 MB: within 10x, so at best PARTIAL
+    assert verdict("000-peak-82mb", df) == PARTIAL
 
 
 def test_constant_memory_needs_two_lengths(tmp_path):
@@ -66,7 +67,7 @@ def test_bptt_per_token_confirmed_when_it_saves_only_hidden_states(tmp_path):
     df = load_records(tmp_path, measure(("bptt",), tweak=hidden_only))
     assert verdict("002-bptt-growth", df) == CONFIRMED
     df = load_records(tmp_path, measure(("bptt",)))          # ~6 KB/token: 11.7x the documented
-    assert verdict("002-bptt-growth", df) == PARTIAL
+    assert verdict("002-bptt-growth", df) == REFUTED        # beyond 10x: the magnitude refutes it
 
 
 def test_h_value(tmp_path):
@@ -84,16 +85,12 @@ def test_no_overhead_refuted_when_tree_doubles_state(tmp_path):
     assert verdict("002-no-overhead", df) == REFUTED
 
 
-def test_tree_rtrl_filling_its_buffer_is_not_growth_in_T(tmp_path):
-    # Within its first n steps tree-rtrl's Jacobian buffer is still filling; past it, flat.
+def test_growth_at_short_lengths_counts(tmp_path):
+    # no window is dropped after the fact: growth between the shortest lengths is growth in T
     def short_run(r):
-        if r["config"]["learner"] == "tree-rtrl" and r["config"]["seq_len"] <= 16:
+        if r["config"]["learner"] == "sparse-rtrl" and r["config"]["seq_len"] <= 16:
             r["metrics"]["tensor_bytes_peak"] //= 2
-    recs = measure(("rtrl", "sparse-rtrl", "tree-rtrl"), lengths=(8, 64, 256, 1024), tweak=short_run)
-    assert verdict("000-rtrl-80mb", load_records(tmp_path, recs)) == CONFIRMED
-
-    def grows(r):
-        if r["config"]["learner"] == "tree-rtrl" and r["config"]["seq_len"] >= 1024:
-            r["metrics"]["tensor_bytes_peak"] *= 2
-    recs = measure(("rtrl", "sparse-rtrl", "tree-rtrl"), lengths=(8, 64, 256, 1024), tweak=grows)
-    assert verdict("000-rtrl-80mb", load_records(tmp_path / "b", recs)) == PARTIAL
+    recs = measure(("rtrl", "sparse-rtrl"), lengths=(8, 64, 256, 1024), tweak=short_run)
+    assert verdict("002-rtrl-unchanged", load_records(tmp_path, recs)) == PARTIAL
+    recs = measure(("rtrl", "sparse-rtrl"), lengths=(8, 64, 256, 1024))
+    assert verdict("002-rtrl-unchanged", load_records(tmp_path / "b", recs)) == CONFIRMED

@@ -1,0 +1,66 @@
+"""A claim judged on its declared workload: select its records, refuse to pool model configs,
+run the check, cap the verdict by the rule's magnitude band, and list every record used with
+its staleness (records/provenance.py)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from rtrl_moe.records import code_fingerprints, stale_parts
+
+from .data import col
+from .evidence import NOT_MEASURED, Evidence, collecting
+from .workload import PoolingError, one_config
+
+ERROR = "ERROR"   # prefix of the text of a claim whose workload holds two configs of one part
+
+
+def judge(claim, df: pd.DataFrame, strict: bool = False) -> Evidence:
+    w = claim.workload.select(df) if claim.workload is not None else df
+    clash = one_config(w)
+    if clash:
+        msg = (f"{ERROR}: refusing to pool records of more than one model config inside the declared workload: "
+               + "; ".join(clash))
+        if strict:
+            raise PoolingError(f"{claim.id}: {msg}")
+        return Evidence(NOT_MEASURED, msg, [], None, ["the workload must name one config; this is a defect to fix"])
+    with collecting() as used:
+        ev = claim.check(w)
+    notes = list(ev.notes)
+    rule = claim.rule
+    ratio = None
+    if rule is not None and rule.documented and ev.value is not None:
+        ratio = ev.value / rule.documented
+        v, why = rule.cap(ev.verdict, ratio)
+        if why:
+            notes.append(why)
+            ev = replace(ev, verdict=v)
+    if len(w) == 0 and ev.verdict == NOT_MEASURED and claim.workload is not None and claim.workload.labels:
+        # say which records would decide it: the declared workload's, not any records at all
+        ev = replace(ev, measured_text=f"no records of the declared workload (preset labels "
+                     f"{', '.join(claim.workload.labels)}) in results/; {ev.measured_text}")
+    ev = replace(ev, notes=notes)
+    ev.records = records_of(w, used)
+    ev.ratio = ratio
+    return ev
+
+
+def records_of(w: pd.DataFrame, used) -> list:
+    """Each record a check rested on: file:line, run id, commit and the code parts changed since."""
+    if not len(used) or len(w) == 0:
+        return []
+    idx = [i for i in dict.fromkeys(used) if i in w.index]
+    cur = code_fingerprints()
+    out = []
+    for i in idx:
+        r = w.loc[i]
+        rec = r.get("record") if isinstance(r.get("record"), dict) else {}
+        parts = stale_parts(rec, cur)
+        if parts is None:
+            stale, why = None, "the record carries no code fingerprint (measured before they were recorded)"
+        else:
+            stale, why = bool(parts), (f"code changed since: {', '.join(parts)}" if parts else "")
+        out.append({"record": str(r.get("_source", "")), "run_id": str(col(w.loc[[i]], "run_id").iloc[0]),
+                    "commit": str(r.get("commit", ""))[:10], "stale": stale, "stale_reason": why})
+    return sorted(out, key=lambda d: d["record"])

@@ -1,0 +1,80 @@
+"""The machine-readable twin of the claims table: one plain object per claim (reports/claims.json).
+The HTML and Markdown rows render from the same objects, so the three never disagree."""
+from __future__ import annotations
+
+import json
+import math
+
+from .fmt import fmt_bytes
+
+
+def fmt_value(v, unit) -> str:
+    """A figure in its unit, as the report writes it."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    if unit == "B":
+        return fmt_bytes(v)
+    if unit == "B/token":
+        return f"{fmt_bytes(v)}/token"
+    if unit == "x":
+        return f"{v:,.4g}x"
+    if unit == "fraction":
+        return f"{100 * v:.1f}%"
+    return f"{v:,.4g} {unit or ''}".strip()
+
+
+def _num(v):
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def stale_of(records: list) -> tuple:
+    """(stale, reason) of a claim from its records: True if any record's code changed since it was
+    measured; None (unknown) if some record carries no fingerprint; False only if all are current."""
+    if not records:
+        return None, "no record behind the verdict"
+    changed = [r for r in records if r["stale"] is True]
+    unknown = [r for r in records if r["stale"] is None]
+    if changed:
+        parts = sorted({p.strip() for r in changed for p in r["stale_reason"].split(":", 1)[-1].split(",")})
+        return True, f"{len(changed)} of {len(records)} records measured before the last change to: {', '.join(parts)}"
+    if unknown:
+        return None, f"{len(unknown)} of {len(records)} records carry no code fingerprint (staleness unknown)"
+    return False, "every record measured on the current code"
+
+
+def claim_object(cl, ev) -> dict:
+    rule = cl.rule
+    doc = ({"value": rule.documented, "unit": rule.unit} if rule is not None and rule.documented is not None
+           else None)
+    meas = ({"value": _num(ev.value), "unit": ev.unit} if ev.value is not None and _num(ev.value) is not None
+            else None)
+    if doc and meas and meas["unit"] != doc["unit"]:   # one unit or none: never compare across units
+        meas = None
+    ratio = _num(ev.ratio) if doc and meas else None
+    stale, why = stale_of(ev.records)
+    return {"id": cl.id, "source": cl.source, "quote": cl.quote, "documented": doc, "measured": meas,
+            "ratio": ratio, "verdict": ev.verdict, "rule": rule.as_text() if rule else cl.test,
+            "workload": cl.workload.as_dict() if cl.workload else None,
+            "records": [{"record": r["record"], "run_id": r["run_id"], "commit": r["commit"],
+                         "stale": r["stale"], "stale_reason": r["stale_reason"]} for r in ev.records],
+            "stale": stale, "stale_reason": why}
+
+
+def display(obj: dict) -> dict:
+    """The row texts of a claim object: documented, measured, ratio, stale, records."""
+    d, m = obj["documented"], obj["measured"]
+    runs = sorted({r["run_id"] for r in obj["records"]})
+    return {"doc_value": fmt_value(d["value"], d["unit"]) if d else "-",
+            "meas_value": fmt_value(m["value"], m["unit"]) if m else "-",
+            "ratio_text": f"{obj['ratio']:.3g}" if obj["ratio"] is not None else "-",
+            "stale_text": {True: "STALE", False: "current", None: "unknown"}[obj["stale"]],
+            "records_text": (", ".join(r["record"] for r in obj["records"][:12])
+                             + (f" ... (+{len(obj['records']) - 12})" if len(obj["records"]) > 12 else "")),
+            "runs_text": ", ".join(runs), "workload_text": json.dumps(obj["workload"], sort_keys=True)}
+
+
+def dumps(objs: list) -> str:
+    return json.dumps(objs, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
