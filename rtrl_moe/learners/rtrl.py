@@ -106,13 +106,16 @@ class DenseRTRL(Learner):
         B = x_t.shape[0]
         (J_theta, J_h), aux = self._jac(self._diff_params(), self.h, x_t)
         h_new = aux[0]
+        self._lap("jacobian")
         start = self._timer_start()
         self._update_sensitivity(J_h, J_theta, aux, B)
         self._timer_stop(start)
+        self._lap("update")
         self.h = h_new.detach()
         g = self._readout(x_t, y_t)
         if g is not None:
             self._accumulate(g)
+        self._lap("readout")
 
     def _update_sensitivity(self, J_h, J_theta, aux, B):
         H = self.model.H
@@ -254,10 +257,12 @@ class SparseRTRL(DenseRTRL):
         self._owe(0, g)
 
     def _collect(self):
+        self._lap("update")          # tree-rtrl's last flushes, when called from its _collect
         for grp, cs in enumerate(self._column_groups()):
             owed = self._take_owed(grp)
             if owed is not None:
                 self.state_grad[cs] += (owed.unsqueeze(1) @ self.P[:, :, cs]).sum((0, 1))
+        self._lap("readout")         # the regrouped loss-gradient term, paid here
         return super()._collect()
 
     def _state_tensors(self):
