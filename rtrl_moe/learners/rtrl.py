@@ -195,6 +195,8 @@ class SparseRTRL(DenseRTRL):
         self.m = cfg.topk_read if self.read_only else min(cfg.n_slots,
                                                            cfg.topk_read + cfg.topk_write)
         self._plans: dict = {}
+        #: C = all slots in order (m == n_slots): the update reads P in place, no gather
+        self._all_columns = not self.read_only and self.m == cfg.n_slots
 
     def _rows(self, diff, h1, x1):
         h_new, aux = self._transition_single(diff, h1, x1)
@@ -206,6 +208,10 @@ class SparseRTRL(DenseRTRL):
         if self.read_only:
             return read
         n_slots = self.model.cfg.n_slots
+        if self.m == n_slots:
+            # Every slot is a column: in their own order, so the update multiplies P as it lies
+            # (no gather, see _sparse_update).
+            return torch.arange(n_slots, device=read.device).expand(read.shape[0], -1)
         used = torch.zeros(read.shape[0], n_slots, dtype=torch.bool, device=read.device)
         used.scatter_(1, read, True).scatter_(1, write, True)
         order = torch.argsort((~used).to(torch.int8), dim=1, stable=True)
@@ -323,13 +329,16 @@ class SparseRTRL(DenseRTRL):
         else:
             chunks = self._chunks(names, width)
             jac = {name: J_theta[name].reshape(B, k, -1) for name in names}
-        P_c_all = self._scratch("P_c", m * width)
+        P_c_all = None if self._all_columns else self._scratch("P_c", m * width)
         new_all = self._scratch("P_w", k * width)
         for b in range(B):          # per-example slots
             for c0, c1, pieces in chunks:
                 w = c1 - c0
                 P_b = P[b, :, c0:c1]
-                P_c = torch.index_select(P_b, 0, cols[b], out=P_c_all[:m * w].view(m, w))
+                if self._all_columns:
+                    P_c = P_b           # C is every row, in order: P's chunk is the operand
+                else:
+                    P_c = torch.index_select(P_b, 0, cols[b], out=P_c_all[:m * w].view(m, w))
                 new = new_all[:k * w].view(k, w)
                 if pieces is None:
                     torch.mm(J_wc[b], P_c, out=new)
