@@ -58,11 +58,17 @@ def main(argv=None):
     names = args.learners.split(",")
     learners = {}
     for n in names:
+        # "name" or "name:key=value:...": per-learner kwargs on top of --kw (e.g. to compare
+        # sparse-rtrl and sparse-rtrl:compile=1 in one process)
+        name, *extra = n.split(":")
+        kw = dict(kwargs, **{k: int(v) if v.isdigit() else v
+                             for k, v in (a.split("=", 1) for a in extra)})
         t0 = time.perf_counter()
-        learners[n] = rm.make_learner(n, model, **kwargs)
+        learners[n] = rm.make_learner(name, model, **kw)
         learners[n].gradient(x, y)          # warm-up (and compilation, if asked)
-        print(f"# {n}: first gradient (warm-up{', compile' if kwargs.get('compile') else ''})"
-              f" {time.perf_counter() - t0:.2f} s", file=sys.stderr)
+        print(f"# {n}: first gradient (warm-up{', compile' if kw.get('compile') else ''})"
+              f" {time.perf_counter() - t0:.2f} s, compile_s "
+              f"{getattr(learners[n], 'compile_s', 0.0):.2f}", file=sys.stderr)
     specs = {n: floor_spec(L, B) for n, L in learners.items()}
     runs = {n: [] for n in names}
     for _ in range(args.repeats):
@@ -78,14 +84,14 @@ def main(argv=None):
           f"threads={args.threads} load1={load:.2f} repeats={args.repeats} kw={kwargs}")
     hdr = ("learner", "jacobian", "update", "readout", "other", "step", "floor", "fraction",
            "upd/floor", "MFLOP", "shape")
-    print("{:<12}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>8}  {}".format(*hdr))
+    print("{:<22}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>8}  {}".format(*hdr))
     for n in names:
         med = lambda f: statistics.median(f(r) for r in runs[n])    # noqa: E731
         ph = {k: med(lambda r, k=k: r[1][k] / r[1]["steps"]) / 1e6
               for k in ("jacobian", "update", "readout", "other")}
         step = med(lambda r: r[0] / T) / 1e6
         fl = med(lambda r: floor_ns(specs[n], r[2])) / 1e6
-        print(f"{n:<12}{ph['jacobian']:9.3f}{ph['update']:9.3f}{ph['readout']:9.3f}"
+        print(f"{n:<22}{ph['jacobian']:9.3f}{ph['update']:9.3f}{ph['readout']:9.3f}"
               f"{ph['other']:9.3f}{step:9.3f}{fl:9.3f}{fl / step:9.2f}{ph['update'] / fl:10.2f}"
               f"{specs[n]['flops_per_step'] / 1e6:8.1f}  {specs[n]['shape']}")
 

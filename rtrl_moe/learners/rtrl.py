@@ -25,7 +25,7 @@ over all of P every step, which costs as much as the sparse update's own memory 
 from __future__ import annotations
 
 import torch
-from torch.func import functional_call, vjp, vmap
+from torch.func import functional_call, grad, vjp, vmap
 
 from .base import Learner
 
@@ -34,7 +34,7 @@ class DenseRTRL(Learner):
     name = "rtrl"
     streaming = True
 
-    def __init__(self, model):
+    def __init__(self, model, compile: bool = False):
         super().__init__(model)
         self.state_names = model.state_param_names()
         params = dict(model.named_parameters())
@@ -45,6 +45,13 @@ class DenseRTRL(Learner):
         # Detached views share the parameters' storage, so they follow in-place updates.
         self._frozen = {n: p.detach() for n, p in params.items()}
         self._jac_batched = vmap(self._jac_single, in_dims=(None, 0, 0))
+        self._static = False        # SparseRTRL's capturable step (cuda_graph=True)
+        self.compile = bool(compile)
+        #: seconds spent in calls that compiled (first call per shape / set of parameters)
+        self.compile_s = 0.0
+        if self.compile:
+            self._jac = _compiled(self._jac_looped, self)
+            self._readout_compiled = _compiled(self._readout_fn, self)
 
     # -- the transition as a function of (state params, h) for one example --------------------
     def _transition_single(self, diff, h1, x1):
@@ -72,6 +79,16 @@ class DenseRTRL(Learner):
             return self._jac_batched(diff, h, x_t)
         (J_theta, J_h), aux = self._jac_single(diff, h[0], x_t[0])
         return ({n: j[None] for n, j in J_theta.items()}, J_h[None]), tuple(a[None] for a in aux)
+
+    def _jac_looped(self, diff, h, x_t):
+        """:meth:`_jac` with the batch as a Python loop, for ``torch.compile``: compiled, the
+        nested vmap (batch over rows) gave wrong Jacobians for B > 1 (torch 2.13, CPU), and
+        the loop unrolls into the same fused kernels, stacked in place."""
+        per = [self._jac_single(diff, h[b], x_t[b]) for b in range(h.shape[0])]
+        J_theta = {n: torch.stack([p[0][0][n] for p in per]) for n in per[0][0][0]}
+        J_h = torch.stack([p[0][1] for p in per])
+        aux = tuple(torch.stack([p[1][i] for p in per]) for i in range(len(per[0][1])))
+        return (J_theta, J_h), aux
 
     def _diff_params(self):
         return {n: self.params[n].detach() for n in self.state_names}
@@ -129,10 +146,29 @@ class DenseRTRL(Learner):
     def _accumulate(self, g):
         self.state_grad += (g.unsqueeze(1) @ self.P).sum((0, 1))
 
+    def _readout_fn(self, outs, h, x_t, y_t):
+        """Pure form of :meth:`_readout` for ``torch.compile``: ``((d outs, dl/dh), counts)``."""
+        def loss(outs, h):
+            logits = functional_call(self.model, {**self._frozen, **outs}, (x_t, h),
+                                     {"part": "readout"})
+            total = torch.nn.functional.cross_entropy(logits, y_t, ignore_index=-100,
+                                                      reduction="sum")
+            correct = ((logits.argmax(-1) == y_t) & (y_t != -100)).sum()
+            return total, (total.detach(), correct)
+        return grad(loss, argnums=(0, 1), has_aux=True)(outs, h)
+
     def _readout(self, x_t, y_t):
         """Direct gradient of this step's loss: into the output parameters, and dl/dh_t."""
-        if not bool((y_t != -100).any()):
+        n = int((y_t != -100).sum())
+        if n == 0:
             return None
+        if self.compile:
+            (d_outs, g), (total, correct) = self._readout_compiled(
+                {k: self.params[k].detach() for k in self.out_names}, self.h, x_t, y_t)
+            self._meter.add_counts(float(total), int(correct), n)
+            for k, gr in d_outs.items():
+                self.out_grads[k] = gr if k not in self.out_grads else self.out_grads[k] + gr
+            return g
         with torch.enable_grad():
             h = self.h.detach().requires_grad_(True)
             logits = self.model.readout(x_t, h)
@@ -148,6 +184,8 @@ class DenseRTRL(Learner):
         summed = dict(self.out_grads)
         for n, g in zip(self.state_names, self.state_grad.split(self.sizes)):
             summed[n] = g.view_as(self.params[n])
+            if self._static:        # the sums are zeroed in place below: hand out copies
+                summed[n] = summed[n].clone()
         self._zero_sums()
         return summed
 
@@ -156,6 +194,33 @@ class DenseRTRL(Learner):
             return []
         return [self.h, self.P, self.state_grad, *self.out_grads.values(),
                 *self._buffers.values()]
+
+
+def _compiled(fn, learner):
+    """``fn`` through ``torch.compile`` (inductor; fixed shapes, as the top-k sizes are fixed).
+
+    The transition, the vmapped backward and the routing become a few fused kernels instead of
+    hundreds of small dispatched ops. Compiling happens on the first call for each input shape
+    and each set of differentiated parameters (tree-rtrl: each set of active experts); its
+    time is added to ``learner.compile_s`` (and to the step it happens in). Inductor caches
+    the generated code on disk (``TORCHINDUCTOR_CACHE_DIR``, by default
+    ``/tmp/torchinductor_<user>``), so a later process compiles faster.
+    """
+    import time
+
+    compiled = torch.compile(fn, dynamic=False)
+    seen = set()
+
+    def call(diff, h, *args):
+        key = (tuple(diff), tuple(h.shape), h.dtype, h.device) + tuple(a.shape for a in args)
+        if key in seen:
+            return compiled(diff, h, *args)
+        t0 = time.perf_counter()
+        out = compiled(diff, h, *args)
+        learner.compile_s += time.perf_counter() - t0
+        seen.add(key)
+        return out
+    return call
 
 
 def _slot_elements(slots: torch.Tensor, d: int) -> torch.Tensor:
@@ -183,11 +248,11 @@ class SparseRTRL(DenseRTRL):
     #: most columns of P per chunk of the update (cache-sized; see :meth:`_chunk_width`)
     CHUNK = 4096
 
-    def __init__(self, model):
+    def __init__(self, model, compile: bool = False, cuda_graph: bool = False):
         if not model.expert_param_groups() and not hasattr(model.cfg, "topk_write"):
             raise ValueError(f"{self.name} needs a routed model (RecurrentMoE); use 'rtrl' "
                              "for the plain RNN")
-        super().__init__(model)
+        super().__init__(model, compile=compile)
         cfg = model.cfg
         self.d = cfg.d_model
         # Fixed-size column set per example: R ∪ W padded with other slots. A padding slot was
@@ -197,6 +262,10 @@ class SparseRTRL(DenseRTRL):
         self._plans: dict = {}
         #: C = all slots in order (m == n_slots): the update reads P in place, no gather
         self._all_columns = not self.read_only and self.m == cfg.n_slots
+        #: capture the step in a CUDA graph (see _consume); implies the static step
+        self.cuda_graph = bool(cuda_graph)
+        self._static = self.cuda_graph
+        self._graph = None
 
     def _rows(self, diff, h1, x1):
         h_new, aux = self._transition_single(diff, h1, x1)
@@ -222,12 +291,19 @@ class SparseRTRL(DenseRTRL):
         return [slice(0, self.n_state)]
 
     def _reset(self, batch_size, like):
+        if self.cuda_graph and not self._like.is_cuda:
+            raise ValueError(f"{self.name}: cuda_graph=True needs the model on a CUDA device")
+        if self._static and self._started_once(batch_size):
+            return self._reset_in_place()
+        self._graph = None          # new tensors: a captured graph would point at the old ones
         super()._reset(batch_size, like)
         # Per column group: dl/dh summed per row since that row of P last changed (_accumulate).
         groups = len(self._column_groups())
         self.owed = torch.zeros(groups, batch_size, self.model.H, dtype=self._like.dtype,
                                 device=self._like.device)
         self.owes = [False] * groups
+        if self._static:
+            self._static_sums()
 
     def _owe(self, grp: int, g):
         self.owed[grp] += g
@@ -262,7 +338,7 @@ class SparseRTRL(DenseRTRL):
         # written (or at collect) instead of reading all of P at every step.
         self._owe(0, g)
 
-    def _collect(self):
+    def _collect_sparse(self):
         self._lap("update")          # tree-rtrl's last flushes, when called from its _collect
         for grp, cs in enumerate(self._column_groups()):
             owed = self._take_owed(grp)
@@ -354,6 +430,100 @@ class SparseRTRL(DenseRTRL):
                     grad[c0:c1].addmv_(P_c.t(), g_c[b])
                 P_b.index_copy_(0, rows[b], new)
         self.counters["sensitivity_flops"] += 2 * B * k * m * n
+
+
+    # -- the static step: no host synchronisation, fixed tensors (cuda_graph=True) ----------
+    # A CUDA graph replays kernels on the same memory, so the step may neither read values on
+    # the host (the loss and target counts, "is anything owed") nor allocate the tensors it
+    # keeps. The static step keeps the loss counts on the device, always settles the owed
+    # gradient (zero when nothing is owed: exact), and updates h, P and the sums in place. It
+    # runs eagerly on any device (that is how the CPU tests check it) and is captured on CUDA.
+
+    def _static_sums(self):
+        p = self._like
+        self._out_sum = {n: torch.zeros_like(self.params[n]) for n in self.out_names}
+        self._loss_sum = torch.zeros((), dtype=p.dtype, device=p.device)
+        self._hits = torch.zeros(2, dtype=torch.long, device=p.device)    # correct, targets
+
+    def _started_once(self, batch_size) -> bool:
+        return getattr(self, "P", None) is not None and self.P.shape[0] == batch_size
+
+    def _reset_in_place(self):
+        self.h.copy_(self.model.init_state(self.P.shape[0]))
+        for t in (self.P, self.owed, self.state_grad, self._loss_sum, self._hits,
+                  *self._out_sum.values()):
+            t.zero_()
+
+    def _zero_sums(self):
+        if not self._static or getattr(self, "state_grad", None) is None:
+            return super()._zero_sums()
+        self.state_grad.zero_()
+        self.out_grads = {}
+
+    def _static_consume(self, x_t, y_t):
+        (J_theta, J_h), aux = self._jac(self._diff_params(), self.h, x_t)
+        self._lap("jacobian")
+        self.owes = [True] * len(self.owes)
+        self._update_sensitivity(J_h, J_theta, aux, x_t.shape[0])
+        self._lap("update")
+        self.h.copy_(aux[0])
+        outs = {n: self.params[n].detach() for n in self.out_names}
+        (d_outs, g), (total, correct) = self._readout_fn(outs, self.h, x_t, y_t)
+        for n, d in d_outs.items():
+            self._out_sum[n].add_(d)
+        self._loss_sum.add_(total)
+        self._hits[0].add_(correct)
+        self._hits[1].add_((y_t != -100).sum())
+        self._accumulate(g)
+        self._lap("readout")
+
+    def _consume(self, x_t, y_t):
+        if not self._static:
+            return super()._consume(x_t, y_t)
+        if not self.cuda_graph:
+            return self._static_consume(x_t, y_t)
+        if self._graph is None:
+            self._graph = self._capture(x_t, y_t)
+            if self._graph is None:            # that was the eager warm-up step
+                return
+        graph, x_s, y_s, flops = self._graph
+        x_s.copy_(x_t)
+        y_s.copy_(y_t)
+        graph.replay()
+        self.counters["sensitivity_flops"] += flops
+        # One replay is one phase: it is charged to "update" (phases need profile=True on CUDA).
+        self._lap("update")
+
+    def _capture(self, x_t, y_t):
+        """First call after a reset: one eager static step on a side stream (CUDA graphs want
+        a warm-up for lazy initialisation), returning None. Second: capture, returning
+        ``(graph, static x, static y, flops per step)``; the caller replays it for this step."""
+        side = torch.cuda.Stream(device=x_t.device)
+        side.wait_stream(torch.cuda.current_stream(x_t.device))
+        if not getattr(self, "_warm", False):
+            with torch.cuda.stream(side):
+                self._static_consume(x_t, y_t)
+            torch.cuda.current_stream(x_t.device).wait_stream(side)
+            self._warm = True
+            return None
+        x_s, y_s = x_t.clone(), y_t.clone()
+        before, lap_at = self.counters["sensitivity_flops"], self._lap_at
+        self._lap_at = None                  # capturing runs nothing: no phase to time
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, stream=side):
+            self._static_consume(x_s, y_s)
+        flops = self.counters["sensitivity_flops"] - before
+        self.counters["sensitivity_flops"], self._lap_at = before, lap_at
+        return graph, x_s, y_s, flops
+
+    def _collect(self):
+        if self._static:                      # the device-side loss counts, once per window
+            loss, (correct, n) = float(self._loss_sum), self._hits.tolist()
+            self._meter.add_counts(loss, correct, n)
+            self.out_grads = {k: v.clone() for k, v in self._out_sum.items()} if n else {}
+            for t in (self._loss_sum, self._hits, *self._out_sum.values()):
+                t.zero_()
+        return self._collect_sparse()
 
 
 class SparseReadOnlyRTRL(SparseRTRL):

@@ -30,7 +30,7 @@ from .rtrl import SparseRTRL, _slot_elements
 class TreeRTRL(SparseRTRL):
     name = "tree-rtrl"
 
-    def __init__(self, model, n: int = 16, flush: str = "auto"):
+    def __init__(self, model, n: int = 16, flush: str = "auto", compile: bool = False):
         groups = model.expert_param_groups()
         if not groups:
             raise ValueError("tree-rtrl needs a model with experts (RecurrentMoE)")
@@ -38,7 +38,7 @@ class TreeRTRL(SparseRTRL):
             raise ValueError(f"tree-rtrl buffer n must be >= 1, got {n}")
         if flush not in ("auto", "tree", "replay"):
             raise ValueError(f"tree-rtrl flush must be auto, tree or replay, got {flush!r}")
-        super().__init__(model)
+        super().__init__(model, compile=compile)
         self.n = int(n)
         self.flush = flush
         expert_names = {name for g in groups for name in g}
