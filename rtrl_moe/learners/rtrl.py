@@ -50,7 +50,8 @@ class DenseRTRL(Learner):
         #: seconds spent in calls that compiled (first call per shape / set of parameters)
         self.compile_s = 0.0
         if self.compile:
-            self._jac = _compiled(self._jac_looped, self)
+            self._jac = self._jac_from_flat
+            self._jac_flat_compiled = _compiled(self._jac_flat, self)
             self._readout_compiled = _compiled(self._readout_fn, self)
 
     # -- the transition as a function of (state params, h) for one example --------------------
@@ -89,6 +90,19 @@ class DenseRTRL(Learner):
         J_h = torch.stack([p[0][1] for p in per])
         aux = tuple(torch.stack([p[1][i] for p in per]) for i in range(len(per[0][1])))
         return (J_theta, J_h), aux
+
+    def _jac_flat(self, diff, h, x_t):
+        """:meth:`_jac_looped` with J_theta laid out as one [B, rows, sum of sizes] tensor in
+        ``diff``'s order: compiled, the Jacobian kernels write it in place, and the update
+        then reads one operand per chunk instead of concatenating parameter pieces."""
+        (J_theta, J_h), aux = self._jac_looped(diff, h, x_t)
+        B, rows = J_h.shape[:2]
+        flat = torch.cat([J_theta[n].reshape(B, rows, -1) for n in diff], dim=2)
+        return (flat, J_h), aux
+
+    def _jac_from_flat(self, diff, h, x_t):
+        (flat, J_h), aux = self._jac_flat_compiled(diff, h, x_t)
+        return (FlatJacobian(flat, diff, self.params), J_h), aux
 
     def _diff_params(self):
         return {n: self.params[n].detach() for n in self.state_names}
@@ -139,8 +153,13 @@ class DenseRTRL(Learner):
         # Double-buffered: the product cannot be written over its own input. J_theta is laid
         # out straight into the output, so the product accumulates onto it with no extra copy.
         key = ("P_next", tuple(self.P.shape))
-        out = self._flat(J_theta, self.state_names, H, B, out=self._buffer(*key))
-        self.P, self._buffers[key] = out.baddbmm_(J_h, self.P), self.P
+        flat = J_theta.columns(self.state_names) if isinstance(J_theta, FlatJacobian) else None
+        if flat is not None:
+            out = torch.baddbmm(flat, J_h, self.P, out=self._buffer(*key))
+        else:
+            out = self._flat(J_theta, self.state_names, H, B, out=self._buffer(*key))
+            out.baddbmm_(J_h, self.P)
+        self.P, self._buffers[key] = out, self.P
         self.counters["sensitivity_flops"] += 2 * B * H * H * self.n_state
 
     def _accumulate(self, g):
@@ -194,6 +213,34 @@ class DenseRTRL(Learner):
             return []
         return [self.h, self.P, self.state_grad, *self.out_grads.values(),
                 *self._buffers.values()]
+
+
+class FlatJacobian(dict):
+    """J_theta as ``{name: view}`` over one flat [B, rows, n] tensor (compile=True), so that
+    a run of consecutive parameters can be read as one column slice (:meth:`columns`)."""
+
+    def __init__(self, flat, names, params):
+        super().__init__()
+        self.flat, self.offset, at = flat, {}, 0
+        B, rows = flat.shape[:2]
+        for n in names:
+            size = params[n].numel()
+            self.offset[n] = at
+            self[n] = flat[:, :, at:at + size].reshape(B, rows, *params[n].shape)
+            at += size
+        self.sizes = {n: params[n].numel() for n in names}
+
+    def columns(self, names):
+        """The flat slice holding ``names`` in this order, or None if they are not a run."""
+        at = self.offset.get(names[0])
+        if at is None:
+            return None
+        start = at
+        for n in names:
+            if self.offset.get(n) != at:
+                return None
+            at += self.sizes[n]
+        return self.flat[:, :, start:at]
 
 
 def _compiled(fn, learner):
@@ -400,8 +447,13 @@ class SparseRTRL(DenseRTRL):
         B, n = P.shape[0], P.shape[2]
         k, m = rows.shape[1], cols.shape[1]
         width = self._chunk_width(n, m + k)
+        flat = J_theta.columns(names) if isinstance(J_theta, FlatJacobian) else None
         if J_theta is None:
             chunks = [(c, min(c + width, n), None) for c in range(0, n, width)]
+        elif flat is not None:
+            chunks = [(c, min(c + width, n), [("flat", c, min(c + width, n))])
+                      for c in range(0, n, width)]
+            jac = {"flat": flat}
         else:
             chunks = self._chunks(names, width)
             jac = {name: J_theta[name].reshape(B, k, -1) for name in names}
