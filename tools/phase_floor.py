@@ -37,6 +37,9 @@ def main(argv=None):
     ap.add_argument("--kw", action="append", default=[],
                     help="learner kwarg name=value (e.g. compile=1), for every learner")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--clock", default="wall", choices=["wall", "thread"],
+                    help="wall: perf_counter_ns; thread: this thread's CPU time (steadier when "
+                         "other processes share the cores; needs --threads 1)")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
 
@@ -47,6 +50,8 @@ def main(argv=None):
     from rtrl_moe.learners.phases import floor_ns, floor_spec, matmul_ns
 
     torch.set_num_threads(args.threads)
+    clock = time.perf_counter_ns if args.clock == "wall" else time.thread_time_ns
+    rm.learners.Learner.clock = staticmethod(clock)
     dtype = getattr(torch, args.dtype)
     torch.manual_seed(0)
     model = rm.RecurrentMoE(rm.MoEConfig(**CONFIGS[args.config])).to(dtype)
@@ -73,15 +78,15 @@ def main(argv=None):
     runs = {n: [] for n in names}
     for _ in range(args.repeats):
         for n, L in learners.items():             # interleaved: learner, its matmul, next
-            t0 = time.perf_counter_ns()
+            t0 = clock()
             L.gradient(x, y)
-            wall = time.perf_counter_ns() - t0
-            mm = matmul_ns(specs[n]["shape"], dtype)
+            wall = clock() - t0
+            mm = matmul_ns(specs[n]["shape"], dtype, clock=clock)
             runs[n].append((wall, dict(L.phase_ns), mm))
 
     load = os.getloadavg()[0]
     print(f"config {args.config} {CONFIGS[args.config]} B={B} T={T} {args.dtype} "
-          f"threads={args.threads} load1={load:.2f} repeats={args.repeats} kw={kwargs}")
+          f"threads={args.threads} clock={args.clock} load1={load:.2f} repeats={args.repeats} kw={kwargs}")
     hdr = ("learner", "jacobian", "update", "readout", "other", "step", "floor", "fraction",
            "upd/floor", "MFLOP", "shape")
     print("{:<22}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>8}  {}".format(*hdr))
