@@ -86,7 +86,8 @@ def main(argv=None):
 
     load = os.getloadavg()[0]
     print(f"config {args.config} {CONFIGS[args.config]} B={B} T={T} {args.dtype} "
-          f"threads={args.threads} clock={args.clock} load1={load:.2f} repeats={args.repeats} kw={kwargs}")
+          f"threads={args.threads} clock={args.clock} load1={load:.2f} "
+          f"repeats={args.repeats} kw={kwargs}")
     hdr = ("learner", "jacobian", "update", "readout", "other", "step", "floor", "fraction",
            "upd/floor", "MFLOP", "shape")
     print("{:<22}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>10}{:>8}  {}".format(*hdr))

@@ -483,7 +483,6 @@ class SparseRTRL(DenseRTRL):
                 P_b.index_copy_(0, rows[b], new)
         self.counters["sensitivity_flops"] += 2 * B * k * m * n
 
-
     # -- the static step: no host synchronisation, fixed tensors (cuda_graph=True) ----------
     # A CUDA graph replays kernels on the same memory, so the step may neither read values on
     # the host (the loss and target counts, "is anything owed") nor allocate the tensors it
@@ -520,7 +519,8 @@ class SparseRTRL(DenseRTRL):
         self._lap("update")
         self.h.copy_(aux[0])
         outs = {n: self.params[n].detach() for n in self.out_names}
-        (d_outs, g), (total, correct) = self._readout_fn(outs, self.h, x_t, y_t)
+        readout = self._readout_compiled if self.compile else self._readout_fn
+        (d_outs, g), (total, correct) = readout(outs, self.h, x_t, y_t)
         for n, d in d_outs.items():
             self._out_sum[n].add_(d)
         self._loss_sum.add_(total)
