@@ -94,6 +94,7 @@ class Learner:
         self.stats: dict = {}
         self.counters = {"sensitivity_flops": 0, "sensitivity_ns": 0, "steps": 0}
         self.profile = False
+        self.reset_phases()
         self._meter = LossMeter()
         self._steps = 0
         self._started = False
@@ -105,6 +106,7 @@ class Learner:
         """Gradient of the mean loss over the whole sequence, ``{name: tensor}``."""
         self._started = False
         self.counters = {"sensitivity_flops": 0, "sensitivity_ns": 0, "steps": 0}
+        self.reset_phases()
         self._seq_len_hint = x.shape[1] if isinstance(x, torch.Tensor) else None
         for x_t, y_t in iter_steps(x, y, self.model.cfg.chunk):
             self._step(x_t, y_t)
@@ -135,6 +137,46 @@ class Learner:
             self._apply(self._finish(), optimizer)
             yield self.stats
 
+    PHASES = ("jacobian", "update", "readout", "other")
+    #: the clock of :attr:`phase_ns`: wall time. ``time.thread_time_ns`` (this thread's CPU
+    #: time) is steadier on a shared, oversubscribed machine, for single-threaded runs.
+    clock = staticmethod(time.perf_counter_ns)
+
+    def reset_phases(self):
+        """Zero :attr:`phase_ns`: nanoseconds spent per phase of the steps since, and ``steps``.
+
+        Every nanosecond of a step goes to exactly one phase (consecutive clock reads, see
+        :meth:`_lap`), so the phases sum to the step time. On the CPU this costs a few
+        ``perf_counter_ns`` calls a step and is always on. On CUDA a phase boundary needs a
+        synchronisation, so phases are recorded only while ``profile`` is True.
+        """
+        self.phase_ns = dict.fromkeys(self.PHASES, 0)
+        self.phase_ns["steps"] = 0
+        self._lap_at = None
+
+    def _phases_on(self) -> bool:
+        return self.profile or not self._like.is_cuda
+
+    def _lap(self, phase: str):
+        """Charge the time since the previous lap to ``phase`` (a no-op when phases are off)."""
+        if self._lap_at is None:
+            return
+        if self.profile:
+            _sync(self.model)
+        now = self.clock()
+        self.phase_ns[phase] += now - self._lap_at
+        self._lap_at = now
+
+    def _lap_begin(self):
+        if self._phases_on():
+            if self.profile:
+                _sync(self.model)
+            self._lap_at = self.clock()
+
+    def _lap_end(self, phase: str = "other"):
+        self._lap(phase)
+        self._lap_at = None
+
     def state_bytes(self) -> int:
         """Bytes of the tensors the learner itself holds now (state, sensitivities, buffers)."""
         return sum(t.numel() * t.element_size() for t in self._state_tensors())
@@ -151,12 +193,20 @@ class Learner:
                                  " does the model's d_in match the task's?")
             self._reset(x_t.shape[0], x_t)
             self._started = True
+        self._lap_begin()
         self._consume(x_t, y_t)
+        if self._lap_at is not None:
+            self.phase_ns["steps"] += 1
+        self._lap_end("other")
         self._steps += 1
         self.counters["steps"] += 1
 
     def _finish(self) -> dict[str, torch.Tensor]:
+        # What _collect pays (owed gradient terms, tree-rtrl's last flushes) is per-step work
+        # paid late; it is charged to the phases too, so that they add up to the wall time.
+        self._lap_begin()
         summed = self._collect()
+        self._lap_end("other")
         n = self._meter.n
         self.stats = self._meter.stats(self._steps)
         self._meter = LossMeter()

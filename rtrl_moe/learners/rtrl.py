@@ -25,7 +25,7 @@ over all of P every step, which costs as much as the sparse update's own memory 
 from __future__ import annotations
 
 import torch
-from torch.func import functional_call, vjp, vmap
+from torch.func import functional_call, grad, vjp, vmap
 
 from .base import Learner
 
@@ -35,7 +35,7 @@ class DenseRTRL(Learner):
     streaming = True
     uses_torch_func = True
 
-    def __init__(self, model):
+    def __init__(self, model, compile: bool = False):
         super().__init__(model)
         self.state_names = model.state_param_names()
         params = dict(model.named_parameters())
@@ -46,6 +46,14 @@ class DenseRTRL(Learner):
         # Detached views share the parameters' storage, so they follow in-place updates.
         self._frozen = {n: p.detach() for n, p in params.items()}
         self._jac_batched = vmap(self._jac_single, in_dims=(None, 0, 0))
+        self._static = False        # SparseRTRL's capturable step (cuda_graph=True)
+        self.compile = bool(compile)
+        #: seconds spent in calls that compiled (first call per shape / set of parameters)
+        self.compile_s = 0.0
+        if self.compile:
+            self._jac = self._jac_from_flat
+            self._jac_flat_compiled = _compiled(self._jac_flat, self)
+            self._readout_compiled = _compiled(self._readout_fn, self)
 
     # -- the transition as a function of (state params, h) for one example --------------------
     def _transition_single(self, diff, h1, x1):
@@ -73,6 +81,33 @@ class DenseRTRL(Learner):
             return self._jac_batched(diff, h, x_t)
         (J_theta, J_h), aux = self._jac_single(diff, h[0], x_t[0])
         return ({n: j[None] for n, j in J_theta.items()}, J_h[None]), tuple(a[None] for a in aux)
+
+    def _jac_looped(self, diff, h, x_t):
+        """:meth:`_jac` with the batch as a Python loop, for ``torch.compile``: compiled, the
+        nested vmap (batch over rows) gave wrong Jacobians for B > 1 (torch 2.13, CPU). Only
+        called with B = 1 now (see :meth:`_jac_from_flat`); the loop keeps it correct for any B."""
+        per = [self._jac_single(diff, h[b], x_t[b]) for b in range(h.shape[0])]
+        J_theta = {n: torch.stack([p[0][0][n] for p in per]) for n in per[0][0][0]}
+        J_h = torch.stack([p[0][1] for p in per])
+        aux = tuple(torch.stack([p[1][i] for p in per]) for i in range(len(per[0][1])))
+        return (J_theta, J_h), aux
+
+    def _jac_flat(self, diff, h, x_t):
+        """:meth:`_jac_looped` with J_theta laid out as one [B, rows, sum of sizes] tensor in
+        ``diff``'s order: compiled, the Jacobian kernels write it in place, and the update
+        then reads one operand per chunk instead of concatenating parameter pieces."""
+        (J_theta, J_h), aux = self._jac_looped(diff, h, x_t)
+        B, rows = J_h.shape[:2]
+        flat = torch.cat([J_theta[n].reshape(B, rows, -1) for n in diff], dim=2)
+        return (flat, J_h), aux
+
+    def _jac_from_flat(self, diff, h, x_t):
+        if h.shape[0] > 1:
+            # Measured (docs model, B = 8, 1 thread): the compiled batch loop took 44 ms a step
+            # against 15 ms for the eager batch vmap, so with a batch the Jacobian stays eager.
+            return DenseRTRL._jac(self, diff, h, x_t)
+        (flat, J_h), aux = self._jac_flat_compiled(diff, h, x_t)
+        return (FlatJacobian(flat, diff, self.params), J_h), aux
 
     def _diff_params(self):
         return {n: self.params[n].detach() for n in self.state_names}
@@ -107,30 +142,57 @@ class DenseRTRL(Learner):
         B = x_t.shape[0]
         (J_theta, J_h), aux = self._jac(self._diff_params(), self.h, x_t)
         h_new = aux[0]
+        self._lap("jacobian")
         start = self._timer_start()
         self._update_sensitivity(J_h, J_theta, aux, B)
         self._timer_stop(start)
+        self._lap("update")
         self.h = h_new.detach()
         g = self._readout(x_t, y_t)
         if g is not None:
             self._accumulate(g)
+        self._lap("readout")
 
     def _update_sensitivity(self, J_h, J_theta, aux, B):
         H = self.model.H
         # Double-buffered: the product cannot be written over its own input. J_theta is laid
         # out straight into the output, so the product accumulates onto it with no extra copy.
         key = ("P_next", tuple(self.P.shape))
-        out = self._flat(J_theta, self.state_names, H, B, out=self._buffer(*key))
-        self.P, self._buffers[key] = out.baddbmm_(J_h, self.P), self.P
+        flat = J_theta.columns(self.state_names) if isinstance(J_theta, FlatJacobian) else None
+        if flat is not None:
+            out = torch.baddbmm(flat, J_h, self.P, out=self._buffer(*key))
+        else:
+            out = self._flat(J_theta, self.state_names, H, B, out=self._buffer(*key))
+            out.baddbmm_(J_h, self.P)
+        self.P, self._buffers[key] = out, self.P
         self.counters["sensitivity_flops"] += 2 * B * H * H * self.n_state
 
     def _accumulate(self, g):
         self.state_grad += (g.unsqueeze(1) @ self.P).sum((0, 1))
 
+    def _readout_fn(self, outs, h, x_t, y_t):
+        """Pure form of :meth:`_readout` for ``torch.compile``: ``((d outs, dl/dh), counts)``."""
+        def loss(outs, h):
+            logits = functional_call(self.model, {**self._frozen, **outs}, (x_t, h),
+                                     {"part": "readout"})
+            total = torch.nn.functional.cross_entropy(logits, y_t, ignore_index=-100,
+                                                      reduction="sum")
+            correct = ((logits.argmax(-1) == y_t) & (y_t != -100)).sum()
+            return total, (total.detach(), correct)
+        return grad(loss, argnums=(0, 1), has_aux=True)(outs, h)
+
     def _readout(self, x_t, y_t):
         """Direct gradient of this step's loss: into the output parameters, and dl/dh_t."""
-        if not bool((y_t != -100).any()):
+        n = int((y_t != -100).sum())
+        if n == 0:
             return None
+        if self.compile:
+            (d_outs, g), (total, correct) = self._readout_compiled(
+                {k: self.params[k].detach() for k in self.out_names}, self.h, x_t, y_t)
+            self._meter.add_counts(float(total), int(correct), n)
+            for k, gr in d_outs.items():
+                self.out_grads[k] = gr if k not in self.out_grads else self.out_grads[k] + gr
+            return g
         with torch.enable_grad():
             h = self.h.detach().requires_grad_(True)
             logits = self.model.readout(x_t, h)
@@ -146,6 +208,8 @@ class DenseRTRL(Learner):
         summed = dict(self.out_grads)
         for n, g in zip(self.state_names, self.state_grad.split(self.sizes)):
             summed[n] = g.view_as(self.params[n])
+            if self._static:        # the sums are zeroed in place below: hand out copies
+                summed[n] = summed[n].clone()
         self._zero_sums()
         return summed
 
@@ -154,6 +218,61 @@ class DenseRTRL(Learner):
             return []
         return [self.h, self.P, self.state_grad, *self.out_grads.values(),
                 *self._buffers.values()]
+
+
+class FlatJacobian(dict):
+    """J_theta as ``{name: view}`` over one flat [B, rows, n] tensor (compile=True), so that
+    a run of consecutive parameters can be read as one column slice (:meth:`columns`)."""
+
+    def __init__(self, flat, names, params):
+        super().__init__()
+        self.flat, self.offset, at = flat, {}, 0
+        B, rows = flat.shape[:2]
+        for n in names:
+            size = params[n].numel()
+            self.offset[n] = at
+            self[n] = flat[:, :, at:at + size].reshape(B, rows, *params[n].shape)
+            at += size
+        self.sizes = {n: params[n].numel() for n in names}
+
+    def columns(self, names):
+        """The flat slice holding ``names`` in this order, or None if they are not a run."""
+        at = self.offset.get(names[0])
+        if at is None:
+            return None
+        start = at
+        for n in names:
+            if self.offset.get(n) != at:
+                return None
+            at += self.sizes[n]
+        return self.flat[:, :, start:at]
+
+
+def _compiled(fn, learner):
+    """``fn`` through ``torch.compile`` (inductor; fixed shapes, as the top-k sizes are fixed).
+
+    The transition, the vmapped backward and the routing become a few fused kernels instead of
+    hundreds of small dispatched ops. Compiling happens on the first call for each input shape
+    and each set of differentiated parameters (tree-rtrl: each set of active experts); its
+    time is added to ``learner.compile_s`` (and to the step it happens in). Inductor caches
+    the generated code on disk (``TORCHINDUCTOR_CACHE_DIR``, by default
+    ``/tmp/torchinductor_<user>``), so a later process compiles faster.
+    """
+    import time
+
+    compiled = torch.compile(fn, dynamic=False)
+    seen = set()
+
+    def call(diff, h, *args):
+        key = (tuple(diff), tuple(h.shape), h.dtype, h.device) + tuple(a.shape for a in args)
+        if key in seen:
+            return compiled(diff, h, *args)
+        t0 = time.perf_counter()
+        out = compiled(diff, h, *args)
+        learner.compile_s += time.perf_counter() - t0
+        seen.add(key)
+        return out
+    return call
 
 
 def _slot_elements(slots: torch.Tensor, d: int) -> torch.Tensor:
@@ -182,11 +301,11 @@ class SparseRTRL(DenseRTRL):
     #: most columns of P per chunk of the update (cache-sized; see :meth:`_chunk_width`)
     CHUNK = 4096
 
-    def __init__(self, model):
+    def __init__(self, model, compile: bool = False, cuda_graph: bool = False):
         if not model.expert_param_groups() and not hasattr(model.cfg, "topk_write"):
             raise ValueError(f"{self.name} needs a routed model (RecurrentMoE); use 'rtrl' "
                              "for the plain RNN")
-        super().__init__(model)
+        super().__init__(model, compile=compile)
         cfg = model.cfg
         self.d = cfg.d_model
         # Fixed-size column set per example: R ∪ W padded with other slots. A padding slot was
@@ -194,6 +313,12 @@ class SparseRTRL(DenseRTRL):
         self.m = cfg.topk_read if self.read_only else min(cfg.n_slots,
                                                            cfg.topk_read + cfg.topk_write)
         self._plans: dict = {}
+        #: C = all slots in order (m == n_slots): the update reads P in place, no gather
+        self._all_columns = not self.read_only and self.m == cfg.n_slots
+        #: capture the step in a CUDA graph (see _consume); implies the static step
+        self.cuda_graph = bool(cuda_graph)
+        self._static = self.cuda_graph
+        self._graph = None
 
     def _rows(self, diff, h1, x1):
         h_new, aux = self._transition_single(diff, h1, x1)
@@ -205,6 +330,10 @@ class SparseRTRL(DenseRTRL):
         if self.read_only:
             return read
         n_slots = self.model.cfg.n_slots
+        if self.m == n_slots:
+            # Every slot is a column: in their own order, so the update multiplies P as it lies
+            # (no gather, see _sparse_update).
+            return torch.arange(n_slots, device=read.device).expand(read.shape[0], -1)
         used = torch.zeros(read.shape[0], n_slots, dtype=torch.bool, device=read.device)
         used.scatter_(1, read, True).scatter_(1, write, True)
         order = torch.argsort((~used).to(torch.int8), dim=1, stable=True)
@@ -215,12 +344,19 @@ class SparseRTRL(DenseRTRL):
         return [slice(0, self.n_state)]
 
     def _reset(self, batch_size, like):
+        if self.cuda_graph and not self._like.is_cuda:
+            raise ValueError(f"{self.name}: cuda_graph=True needs the model on a CUDA device")
+        if self._static and self._started_once(batch_size):
+            return self._reset_in_place()
+        self._graph = None          # new tensors: a captured graph would point at the old ones
         super()._reset(batch_size, like)
         # Per column group: dl/dh summed per row since that row of P last changed (_accumulate).
         groups = len(self._column_groups())
         self.owed = torch.zeros(groups, batch_size, self.model.H, dtype=self._like.dtype,
                                 device=self._like.device)
         self.owes = [False] * groups
+        if self._static:
+            self._static_sums()
 
     def _owe(self, grp: int, g):
         self.owed[grp] += g
@@ -255,11 +391,13 @@ class SparseRTRL(DenseRTRL):
         # written (or at collect) instead of reading all of P at every step.
         self._owe(0, g)
 
-    def _collect(self):
+    def _collect_sparse(self):
+        self._lap("update")          # tree-rtrl's last flushes, when called from its _collect
         for grp, cs in enumerate(self._column_groups()):
             owed = self._take_owed(grp)
             if owed is not None:
                 self.state_grad[cs] += (owed.unsqueeze(1) @ self.P[:, :, cs]).sum((0, 1))
+        self._lap("readout")         # the regrouped loss-gradient term, paid here
         return super()._collect()
 
     def _state_tensors(self):
@@ -315,18 +453,26 @@ class SparseRTRL(DenseRTRL):
         B, n = P.shape[0], P.shape[2]
         k, m = rows.shape[1], cols.shape[1]
         width = self._chunk_width(n, m + k)
+        flat = J_theta.columns(names) if isinstance(J_theta, FlatJacobian) else None
         if J_theta is None:
             chunks = [(c, min(c + width, n), None) for c in range(0, n, width)]
+        elif flat is not None:
+            chunks = [(c, min(c + width, n), [("flat", c, min(c + width, n))])
+                      for c in range(0, n, width)]
+            jac = {"flat": flat}
         else:
             chunks = self._chunks(names, width)
             jac = {name: J_theta[name].reshape(B, k, -1) for name in names}
-        P_c_all = self._scratch("P_c", m * width)
+        P_c_all = None if self._all_columns else self._scratch("P_c", m * width)
         new_all = self._scratch("P_w", k * width)
         for b in range(B):          # per-example slots
             for c0, c1, pieces in chunks:
                 w = c1 - c0
                 P_b = P[b, :, c0:c1]
-                P_c = torch.index_select(P_b, 0, cols[b], out=P_c_all[:m * w].view(m, w))
+                if self._all_columns:
+                    P_c = P_b           # C is every row, in order: P's chunk is the operand
+                else:
+                    P_c = torch.index_select(P_b, 0, cols[b], out=P_c_all[:m * w].view(m, w))
                 new = new_all[:k * w].view(k, w)
                 if pieces is None:
                     torch.mm(J_wc[b], P_c, out=new)
@@ -342,6 +488,100 @@ class SparseRTRL(DenseRTRL):
                     grad[c0:c1].addmv_(P_c.t(), g_c[b])
                 P_b.index_copy_(0, rows[b], new)
         self.counters["sensitivity_flops"] += 2 * B * k * m * n
+
+    # -- the static step: no host synchronisation, fixed tensors (cuda_graph=True) ----------
+    # A CUDA graph replays kernels on the same memory, so the step may neither read values on
+    # the host (the loss and target counts, "is anything owed") nor allocate the tensors it
+    # keeps. The static step keeps the loss counts on the device, always settles the owed
+    # gradient (zero when nothing is owed: exact), and updates h, P and the sums in place. It
+    # runs eagerly on any device (that is how the CPU tests check it) and is captured on CUDA.
+
+    def _static_sums(self):
+        p = self._like
+        self._out_sum = {n: torch.zeros_like(self.params[n]) for n in self.out_names}
+        self._loss_sum = torch.zeros((), dtype=p.dtype, device=p.device)
+        self._hits = torch.zeros(2, dtype=torch.long, device=p.device)    # correct, targets
+
+    def _started_once(self, batch_size) -> bool:
+        return getattr(self, "P", None) is not None and self.P.shape[0] == batch_size
+
+    def _reset_in_place(self):
+        self.h.copy_(self.model.init_state(self.P.shape[0]))
+        for t in (self.P, self.owed, self.state_grad, self._loss_sum, self._hits,
+                  *self._out_sum.values()):
+            t.zero_()
+
+    def _zero_sums(self):
+        if not self._static or getattr(self, "state_grad", None) is None:
+            return super()._zero_sums()
+        self.state_grad.zero_()
+        self.out_grads = {}
+
+    def _static_consume(self, x_t, y_t):
+        (J_theta, J_h), aux = self._jac(self._diff_params(), self.h, x_t)
+        self._lap("jacobian")
+        self.owes = [True] * len(self.owes)
+        self._update_sensitivity(J_h, J_theta, aux, x_t.shape[0])
+        self._lap("update")
+        self.h.copy_(aux[0])
+        outs = {n: self.params[n].detach() for n in self.out_names}
+        readout = self._readout_compiled if self.compile else self._readout_fn
+        (d_outs, g), (total, correct) = readout(outs, self.h, x_t, y_t)
+        for n, d in d_outs.items():
+            self._out_sum[n].add_(d)
+        self._loss_sum.add_(total)
+        self._hits[0].add_(correct)
+        self._hits[1].add_((y_t != -100).sum())
+        self._accumulate(g)
+        self._lap("readout")
+
+    def _consume(self, x_t, y_t):
+        if not self._static:
+            return super()._consume(x_t, y_t)
+        if not self.cuda_graph:
+            return self._static_consume(x_t, y_t)
+        if self._graph is None:
+            self._graph = self._capture(x_t, y_t)
+            if self._graph is None:            # that was the eager warm-up step
+                return
+        graph, x_s, y_s, flops = self._graph
+        x_s.copy_(x_t)
+        y_s.copy_(y_t)
+        graph.replay()
+        self.counters["sensitivity_flops"] += flops
+        # One replay is one phase: it is charged to "update" (phases need profile=True on CUDA).
+        self._lap("update")
+
+    def _capture(self, x_t, y_t):
+        """First call after a reset: one eager static step on a side stream (CUDA graphs want
+        a warm-up for lazy initialisation), returning None. Second: capture, returning
+        ``(graph, static x, static y, flops per step)``; the caller replays it for this step."""
+        side = torch.cuda.Stream(device=x_t.device)
+        side.wait_stream(torch.cuda.current_stream(x_t.device))
+        if not getattr(self, "_warm", False):
+            with torch.cuda.stream(side):
+                self._static_consume(x_t, y_t)
+            torch.cuda.current_stream(x_t.device).wait_stream(side)
+            self._warm = True
+            return None
+        x_s, y_s = x_t.clone(), y_t.clone()
+        before, lap_at = self.counters["sensitivity_flops"], self._lap_at
+        self._lap_at = None                  # capturing runs nothing: no phase to time
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, stream=side):
+            self._static_consume(x_s, y_s)
+        flops = self.counters["sensitivity_flops"] - before
+        self.counters["sensitivity_flops"], self._lap_at = before, lap_at
+        return graph, x_s, y_s, flops
+
+    def _collect(self):
+        if self._static:                      # the device-side loss counts, once per window
+            loss, (correct, n) = float(self._loss_sum), self._hits.tolist()
+            self._meter.add_counts(loss, correct, n)
+            self.out_grads = {k: v.clone() for k, v in self._out_sum.items()} if n else {}
+            for t in (self._loss_sum, self._hits, *self._out_sum.values()):
+                t.zero_()
+        return self._collect_sparse()
 
 
 class SparseReadOnlyRTRL(SparseRTRL):

@@ -30,7 +30,7 @@ from .rtrl import SparseRTRL, _slot_elements
 class TreeRTRL(SparseRTRL):
     name = "tree-rtrl"
 
-    def __init__(self, model, n: int = 16, flush: str = "auto"):
+    def __init__(self, model, n: int = 16, flush: str = "auto", compile: bool = False):
         groups = model.expert_param_groups()
         if not groups:
             raise ValueError("tree-rtrl needs a model with experts (RecurrentMoE)")
@@ -38,7 +38,7 @@ class TreeRTRL(SparseRTRL):
             raise ValueError(f"tree-rtrl buffer n must be >= 1, got {n}")
         if flush not in ("auto", "tree", "replay"):
             raise ValueError(f"tree-rtrl flush must be auto, tree or replay, got {flush!r}")
-        super().__init__(model)
+        super().__init__(model, compile=compile)
         self.n = int(n)
         self.flush = flush
         expert_names = {name for g in groups for name in g}
@@ -81,6 +81,7 @@ class TreeRTRL(SparseRTRL):
             diff.update({s: self.params[s].detach() for s in self.groups[e]})
         (J_theta, J_h), aux = self._jac(diff, self.h, x_t)
         h_new, read, write, _ = aux
+        self._lap("jacobian")         # with the routing pre-pass above
 
         start = self._timer_start()
         for e in active:
@@ -101,6 +102,7 @@ class TreeRTRL(SparseRTRL):
         leaf.scatter_(1, rows.unsqueeze(-1).expand(-1, -1, leaf.shape[2]), J_h)
         self.tree.push(leaf)
         self._timer_stop(start)
+        self._lap("update")
 
         self.h = h_new.detach()
         g = self._readout(x_t, y_t)
@@ -108,10 +110,12 @@ class TreeRTRL(SparseRTRL):
         if g is not None:
             for grp in [0] + [1 + e for e in range(len(self.groups)) if self.last[e] == self.t]:
                 self._owe(grp, g)
+        self._lap("readout")
         # An idle expert's window may not outgrow the buffer: flush it while it still fits.
         for e in range(len(self.groups)):
             if self.t - self.last[e] >= self.n:
                 self._flush(e, self.t)
+        self._lap("update")
         self.t += 1
 
     def _flush(self, e: int, upto: int):
