@@ -49,7 +49,7 @@ def test_pyproject_metadata():
 
 def test_package_discovery_is_flat_and_library_only():
     find = _pyproject()["tool"]["setuptools"]["packages"]["find"]
-    assert find["include"] == ["rtrl_moe", "rtrl_moe.*"]
+    assert find["include"] == ["rtrl_moe", "rtrl_moe.*", "ponderttt", "ponderttt.*"]
 
 
 def test_asv_config():

@@ -38,11 +38,11 @@ def build(results_dir, out_dir) -> dict:
     figdir = out_dir / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
     written = []
-    for sec in ctx["sections"]:
-        for f in sec.figures:
-            p = out_dir / f.path
-            p.write_bytes(f.png)
-            written.append(p)
+    extra = [x["figure"] for x in (ctx["frontier"], ctx["phases"]) if x["figure"] is not None]
+    for f in [f for sec in ctx["sections"] for f in sec.figures] + extra:
+        p = out_dir / f.path
+        p.write_bytes(f.png)
+        written.append(p)
     keep = {p.resolve() for p in written}
     for old in sorted(figdir.glob("*.png")):  # figures of an earlier build that this one lacks
         if old.resolve() not in keep:

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from . import figures, targets, twin
+from . import extras, figures, targets, twin
 from .claims import CLAIMS, Claim
 from .curves import memo
 from .data import col, machine_label, num
@@ -187,8 +187,12 @@ def context(df: pd.DataFrame, loader: str) -> dict:
                        "figure": fig_anchor.get(ev.figure) if ev.figure else None,
                        "figure_kind": ev.figure})
     counts = {v: sum(1 for x in claims if x["verdict"] == v) for v in VERDICTS}
+    ponder_claims = extras.ponder_claims(df)
     return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
-            "claims": claims, "claims_json": twin.dumps([c["obj"] for c in claims]), "counts": counts, "verdicts": VERDICTS, "vclass": VERDICT_CLASS,
+            "ponder": ponder_claims, "frontier": extras.frontier_section(df),
+            "phases": extras.phases_section(df),
+            "claims": claims, "claims_json": twin.dumps([c["obj"] for c in claims] + ponder_claims),
+            "counts": counts, "verdicts": VERDICTS, "vclass": VERDICT_CLASS,
             "sections": secs, "not_measured": not_measured_list(results, df, secs),
             "targets": targets.evaluate(df), "tclass": {targets.MET: "confirmed", targets.MISSED: "refuted",
                                                    targets.NOT_MEASURED: "notmeasured"},

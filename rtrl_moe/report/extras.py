@@ -1,0 +1,61 @@
+"""The report's sections beside the claims of documents 000-003: document 004 (PonderTTT),
+the online learners' frontier (not a documented claim), and where the RTRL step's time goes.
+
+Each builds plain rows (and a figure) for the templates; document 004's claims also become
+objects of reports/claims.json, in the same shape as the others.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import figures, frontier, phases, ponder
+
+
+def _figure(fig, kind: str, title: str, caption: str):
+    if fig is None:
+        return None
+    from .render import FigureOut
+    return FigureOut(kind, f"fig-{kind}", title, caption, figures.png(fig), f"figures/{kind}.png")
+
+
+def ponder_claims(df: pd.DataFrame) -> list[dict]:
+    out = []
+    for c in ponder.evaluate(df):
+        out.append({"id": c.id, "source": ponder.SOURCE, "quote": c.quote,
+                    "documented": {"value": c.documented, "unit": None} if c.documented else None,
+                    "measured": {"value": c.measured, "unit": None} if c.measured else None,
+                    "ratio": c.ratio, "verdict": c.verdict, "rule": c.rule,
+                    "workload": c.workload,
+                    "records": [{"record": r.split(" (")[0], "run_id": r.split(" (")[-1][:-1],
+                                 "commit": None, "stale": None,
+                                 "stale_reason": "ponderttt records carry no rtrl_moe fingerprint"}
+                                for r in c.records],
+                    "stale": None, "stale_reason": "ponderttt's code is not fingerprinted"})
+    return out
+
+
+def frontier_section(df: pd.DataFrame) -> dict:
+    tab = frontier.table(df)
+    tables = []
+    for mt, rows in sorted(tab.items()):
+        f = frontier.formatted(rows)
+        cols = [k for k in (f[0] if f else {}) if k != "model"]
+        tables.append({"model": "documents' MoE" if mt == "moe" else "tanh RNN", "cols": cols,
+                       "rows": f})
+    fig = _figure(frontier.figure(tab), "frontier", "Online learners: bias versus cost",
+                  "Cosine of each learner's gradient to BPTT's at the longest length measured, "
+                  "against its time per token and its state at T=256; one model per row.")
+    return {"tables": tables, "figure": fig}
+
+
+def phases_section(df: pd.DataFrame) -> dict:
+    rows = phases.bars(df)
+    fmt = [{"config": r["config"], "learner": r["learner"], "T": r["T"],
+            **{p: f"{r[p]:.2f}" for p in phases.PHASES}, "step ms": f"{r['step']:.2f}",
+            "floor ms": "" if r["floor"] is None else f"{r['floor']:.2f}",
+            "floor fraction": "" if r["floor_fraction"] is None else f"{r['floor_fraction']:.2f}"}
+           for r in rows]
+    fig = _figure(phases.figure(rows), "phases", "Where the time goes",
+                  "Each RTRL learner's step split by its own phase clock (ms per token), the "
+                  "update's floor marked; one panel per model config.")
+    return {"rows": fmt, "cols": list(fmt[0]) if fmt else [], "figure": fig}
