@@ -100,3 +100,24 @@ def test_isolated_point_reports_a_python_error_with_traceback(tiny, hook_env):
     assert rec["status"] == "error" and "deliberate failure" in rec["message"]
     assert "Traceback" in rec["traceback"]
     assert rec["config"]["model"]["d_in"] == 3 and rec["point_key"]
+
+
+def test_progress_shows_an_eta_on_a_terminal_and_plain_lines_elsewhere():
+    from rtrl_moe.bench.sweep import _Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    tty = Tty()
+    bar = _Progress(tty, 4)
+    bar.line("[1/4] ok")
+    bar.advance()
+    bar.close()
+    text = tty.getvalue()
+    assert "1/4" in text and "<" in text and "[1/4] ok" in text     # tqdm's [elapsed<remaining]
+    plain = io.StringIO()
+    bar = _Progress(plain, 4)
+    bar.line("[1/4] ok")
+    bar.advance()
+    bar.close()
+    assert plain.getvalue() == "[1/4] ok\n"
