@@ -42,29 +42,24 @@ def csv(text: str) -> list[str]:
     return items
 
 
-def int_csv(text: str) -> list[int]:
-    """A comma-separated list of positive integers."""
+def _int_list(text: str, minimum: int, what: str) -> list[int]:
     out = []
     for t in csv(text):
         try:
             v = int(t)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected positive integers, got {t!r}") from None
-        if v < 1:
-            raise argparse.ArgumentTypeError(f"expected positive integers, got {v}")
+            raise argparse.ArgumentTypeError(f"expected {what}, got {t!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {v}")
         out.append(v)
     return out
+
+
+def int_csv(text: str) -> list[int]:
+    """A comma-separated list of positive integers (lengths)."""
+    return _int_list(text, 1, "positive integers")
 
 
 def nonneg_int_csv(text: str) -> list[int]:
     """A comma-separated list of integers >= 0 (seeds)."""
-    out = []
-    for t in csv(text):
-        try:
-            v = int(t)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected integers >= 0, got {t!r}") from None
-        if v < 0:
-            raise argparse.ArgumentTypeError(f"expected integers >= 0, got {v}")
-        out.append(v)
-    return out
+    return _int_list(text, 0, "integers >= 0")

@@ -67,7 +67,8 @@ def _new(n_panels: int, ncols: int = 2, w: float = 6.0, h: float = 4.0):
     return fig, axes[:n_panels]
 
 
-def _label(learner: str, kw: str) -> str:
+def label(learner: str, kw: str) -> str:
+    """A learner with its keywords, as legends and tables name it."""
     kw = kw.strip("{}").replace('"', "").replace(" ", "")
     return f"{learner} ({kw})" if kw else learner
 
@@ -120,13 +121,13 @@ def memory(df: pd.DataFrame):
         ymax = max([float(cv.y.max()) for cv in cs.values()] + [1.0])
         for i, ((lr, kw), cv) in enumerate(cs.items()):
             y = np.where(cv.y > 0, cv.y, np.nan)
-            ax.plot(cv.T, y, "o-", color=color(lr, i), label=_label(lr, kw), ms=4)
+            ax.plot(cv.T, y, "o-", color=color(lr, i), label=label(lr, kw), ms=4)
         for i, ((lr, kw), g) in enumerate(oom.groupby([col(oom, "config.learner").astype(str),
                                                        kwargs_json(oom).astype(str)], sort=True)):
             b = num(g, "config.budget_mb") * MiB
             ys = b.fillna(ymax * 2).to_numpy(float)
             ax.plot(num(g, "config.seq_len"), ys, "x", color=color(lr, i), ms=10, mew=2,
-                    label=f"{_label(lr, kw)}: out of memory (at budget)")
+                    label=f"{label(lr, kw)}: out of memory (at budget)")
         _over_T(ax, "bytes", logy=True, title=lab)
     return fig
 
@@ -139,7 +140,7 @@ def time(df: pd.DataFrame):
     for i, ((lr, kw), cv) in enumerate(cs.items()):
         iqr = num(cv.rows, TIQR).groupby(num(cv.rows, "config.seq_len")).median().reindex(cv.T).to_numpy(float)
         err = np.nan_to_num(iqr / cv.T / 2)
-        ax.errorbar(cv.T, cv.y, yerr=err, fmt="o-", color=color(lr, i), label=_label(lr, kw), ms=4, capsize=2)
+        ax.errorbar(cv.T, cv.y, yerr=err, fmt="o-", color=color(lr, i), label=label(lr, kw), ms=4, capsize=2)
     _over_T(ax, "time per token (ns), median ± IQR/2", logy=True)
     return fig
 
@@ -162,7 +163,7 @@ def agreement(df: pd.DataFrame):
         s = num(g, "metrics.rel_err").groupby(num(g, "config.seq_len")).max().sort_index()
         y = np.maximum(s.to_numpy(float), 1e-18)
         style = "o-" if dt == "float64" else "s--"
-        ax.plot(s.index.to_numpy(float), y, style, color=color(lr, i), label=f"{_label(lr, kw)} {dt}", ms=4,
+        ax.plot(s.index.to_numpy(float), y, style, color=color(lr, i), label=f"{label(lr, kw)} {dt}", ms=4,
                 alpha=1.0 if dt == "float64" else 0.6)
     ax.axhline(EXACT_TOL, color="k", lw=1, ls=":", label="exact: 1e-10 (float64)")
     _over_T(ax, "relative L2 gradient error vs bptt", logy=True)
@@ -279,7 +280,7 @@ def matmul(df: pd.DataFrame):
         return None
     fig, (ax,) = _new(1, w=8, h=4.5)
     for i, ((lr, kw), cv) in enumerate(cs.items()):
-        ax.plot(cv.T, cv.y, "o-", color=color(lr, i), label=_label(lr, kw), ms=4)
+        ax.plot(cv.T, cv.y, "o-", color=color(lr, i), label=label(lr, kw), ms=4)
     _over_T(ax, "sensitivity FLOP/s / matmul FLOP/s")
     return fig
 

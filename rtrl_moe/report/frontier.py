@@ -16,19 +16,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .checks.accuracy import t95
 from .data import col, kwargs_json, num, select
+from .figures import label
 from .fmt import fmt_bytes
 
 LABELS = ("frontier-agree", "frontier-cost", "frontier-train")
 COST_T = 256
-#: two-sided 95% t quantiles by degrees of freedom (scipy is not a dependency)
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-       9: 2.262, 10: 2.228}
-
-
-def name(learner: str, kw: str) -> str:
-    kw = kw.strip("{}").replace('"', "").replace(" ", "")
-    return f"{learner} ({kw})" if kw else learner
 
 
 def interval(values) -> tuple[float, float]:
@@ -38,7 +32,7 @@ def interval(values) -> tuple[float, float]:
         return math.nan, math.nan
     if len(v) < 2:
         return float(v.mean()), math.nan
-    t = T95.get(len(v) - 1, 1.96)
+    t = t95(len(v) - 1)
     return float(v.mean()), float(t * v.std(ddof=1) / math.sqrt(len(v)))
 
 
@@ -65,7 +59,7 @@ def table(df: pd.DataFrame) -> dict:
         lengths = sorted({int(t) for t in num(select(sub["frontier-agree"], kind="agree"),
                                                "config.seq_len").dropna()})
         for lr, kw in learners:
-            row = {"learner": name(lr, kw), "model": mt}
+            row = {"learner": label(lr, kw), "model": mt}
             a = select(sub["frontier-agree"], kind="agree", learner=lr)
             a = a[kwargs_json(a).astype(str) == kw] if len(a) else a
             for T in lengths:

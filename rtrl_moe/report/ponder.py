@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from .data import col, num
+from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED
 
 SOURCE = "004_ca5ad81251189e34.txt"
-CONFIRMED, REFUTED, PARTIAL, NOT_MEASURED = "CONFIRMED", "REFUTED", "PARTIAL", "NOT MEASURED"
 SCALE = "125m"
 NOMINAL = {"SKIP": 1, "UPDATE_1": 3, "UPDATE_2": 5, "UPDATE_4": 12}
 
