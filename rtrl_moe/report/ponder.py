@@ -163,7 +163,7 @@ def evaluate(df: pd.DataFrame) -> list[PonderClaim]:
     for a, mult in NOMINAL.items():
         if a == "SKIP":
             continue
-        c = PonderClaim(f"004-cost-{a.lower()}", f"{a}: ... cost={20 * mult}.0 ({mult}× per chunk)",
+        c = PonderClaim(f"004-cost-{a.lower()}", f"{a}: ~10.9 loss, cost={20 * mult}.0 ({mult}× per chunk)",
                         f"measured seconds per chunk of {a} over SKIP's within 1.5x of {mult} "
                         "(CONFIRMED), within 2x (PARTIAL), else REFUTED; analytic FLOPs shown",
                         {"label": "doc-first", "data": "synthetic", "action": a},

@@ -56,3 +56,20 @@ def test_off_figures_refute(tmp_path):
 def test_nothing_measured_without_ponder_records(tmp_path):
     v = verdicts(tmp_path, synth.measure_records())
     assert set(v.values()) == {ponder.NOT_MEASURED}
+
+
+def test_quotes_are_verbatim():
+    from pathlib import Path
+
+    import pytest
+    doc = Path(__file__).resolve().parents[3] / "shared" / "claims" / ponder.SOURCE
+    if not doc.exists():
+        pytest.skip("../shared/claims is not beside this checkout")
+    text = doc.read_text()
+    for c in ponder.evaluate(load_records_empty()):
+        assert c.quote in text, c.id
+
+
+def load_records_empty():
+    import pandas as pd
+    return pd.DataFrame()
