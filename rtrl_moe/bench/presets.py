@@ -220,8 +220,11 @@ def docs() -> list[PointConfig]:
     pts: list[PointConfig] = []
     # 000's table: memory of full BPTT, truncated BPTT (window 64, as its haystack command),
     # sparse RTRL (the documents' "RTRL") and dense RTRL, at the table's lengths
-    for lr in ("bptt", "tbptt", "sparse-rtrl", "rtrl"):
+    # ... and the segment-tree learner (003's "O(H) with segment tree"); bptt on haystack too,
+    # for 001's haystack out-of-memory length
+    for lr in ("bptt", "tbptt", "sparse-rtrl", "rtrl", "tree-rtrl"):
         pts += [_mem(lr, T, model=DOC, label="docs-memory", timeout_s=1800) for T in DOC_TABLE_T]
+    pts += [_mem("bptt", T, model=DOC, task="haystack", label="docs-memory") for T in DOC_TABLE_T]
     # 000's time columns, as pairs: the learners of one seed run back to back
     for seed in PAIR_SEEDS:
         for T in (32, 128, 512, 2048):
@@ -240,9 +243,11 @@ def docs() -> list[PointConfig]:
             for T in (512, 1024, 2048, 4096, 8192)]
     pts += [_mem("sparse-rtrl", 8192, model=DOC, label="docs-budget", budget_mb=CPU_BUDGET_DOC_MB,
                  timeout_s=3600)]
+    pts += [_mem("bptt", T, model=DOC, task="haystack", label="docs-budget",
+                 budget_mb=CPU_BUDGET_DOC_MB) for T in (512, 1024, 2048, 4096, 8192)]
     # exactness on the documents' model
     pts += [_agree(lr, T, model=DOC, label="docs-agree", timeout_s=1800)
-            for lr in ("rtrl", "sparse-rtrl", "tree-rtrl", "sparse-rtrl-readonly")
+            for lr in ("rtrl", "sparse-rtrl", "tree-rtrl", "sparse-rtrl-readonly", "tbptt")
             for T in (16, 64, 256)]
     return _cpu_threads(pts)
 

@@ -91,7 +91,9 @@ def test_train_kind_curve_and_held_out_eval(tiny):
     m = _ok(execute(PointConfig(kind="train", learner="bptt", seq_len=12, steps=4,
                                 eval_every=2, lr=1e-2, model=tiny)))
     assert [c[0] for c in m["curve"]] == [1, 2, 4]
-    assert 0 <= m["final_accuracy"] <= 1 and m["final_loss"] > 0 and m["eval_targets"] > 0
+    assert 0 <= m["final_accuracy"] <= 1 and m["final_loss"] > 0
+    # an accuracy is decided on >= 1000 held-out targets, never on one short batch
+    assert m["eval_targets"] >= 1000 and m["eval_batches"] > 2
     assert m["tensor_bytes_peak"] > 0 and m["time_total_s"] > 0
 
 

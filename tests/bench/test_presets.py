@@ -78,8 +78,9 @@ def test_docs_preset_is_the_documents_workload_in_pairs():
     assert len({p.key() for p in pts}) == len(pts)
     assert all(p.model == DOC and p.threads == 1 for p in pts)      # one config, never pooled
     mem = [p for p in pts if p.label == "docs-memory"]
-    for lr in ("bptt", "sparse-rtrl"):
-        assert sorted(p.seq_len for p in mem if p.learner == lr) == list(DOC_TABLE_T)
+    for lr in ("bptt", "sparse-rtrl", "tree-rtrl"):
+        assert sorted(p.seq_len for p in mem if p.learner == lr and p.task == "anbn") == list(DOC_TABLE_T)
+    assert sorted(p.seq_len for p in mem if p.task == "haystack") == list(DOC_TABLE_T)
     for label in ("docs-time", "docs-tree-anbn", "docs-tree-haystack"):
         timed = [p for p in pts if p.label == label]
         lengths = {p.seq_len for p in timed}

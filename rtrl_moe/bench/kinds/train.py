@@ -1,5 +1,6 @@
 """kind "train": task quality after ``steps`` Adam steps, with a loss curve and a held-out
-evaluation (``rtrl_moe.build.evaluate`` on two held-out batches)."""
+evaluation (``rtrl_moe.build.evaluate`` on held-out batches until at least
+``EVAL_MIN_TARGETS`` targets are scored, so an accuracy is never a handful of tokens)."""
 from __future__ import annotations
 
 import time
@@ -11,7 +12,24 @@ from ..config import DEFAULT_LR, PointConfig
 from ..probes.load import LoadMonitor
 from .step import StepRunner
 
-EVAL_BATCHES = (-1, -2)
+EVAL_MIN_TARGETS = 1000
+EVAL_MAX_BATCHES = 512     # a task with almost no targets per batch stops here, counted as is
+
+
+def held_out(model, task, device, dtype) -> dict:
+    """Loss and accuracy over held-out batches -1, -2, ... until >= EVAL_MIN_TARGETS targets."""
+    loss, correct, n = 0.0, 0.0, 0
+    for i in range(1, EVAL_MAX_BATCHES + 1):
+        ev = build.evaluate(model, task, device, dtype, (-i,))
+        if ev["n_targets"]:
+            loss += ev["loss"] * ev["n_targets"]
+            correct += ev["accuracy"] * ev["n_targets"]
+            n += ev["n_targets"]
+        if n >= EVAL_MIN_TARGETS:
+            break
+    nan = float("nan")
+    return {"loss": loss / n if n else nan, "accuracy": correct / n if n else nan, "n_targets": n,
+            "batches": i}
 
 
 def run(cfg: PointConfig, budget: Budget) -> dict:
@@ -41,11 +59,11 @@ def run(cfg: PointConfig, budget: Budget) -> dict:
                 curve.append([step + 1, s.get("loss"), s.get("accuracy")])
         t_train = time.perf_counter() - t0
         m.update(load.stop())
-        ev = build.evaluate(model, task, cfg.device, cfg.dtype, EVAL_BATCHES)
+        ev = held_out(model, task, cfg.device, cfg.dtype)
     finally:
         budget.lift()
     m.update({"final_loss": ev["loss"], "final_accuracy": ev["accuracy"],
-              "eval_targets": ev["n_targets"], "curve": curve, "time_total_s": t_train,
+              "eval_targets": ev["n_targets"], "eval_batches": ev["batches"], "curve": curve, "time_total_s": t_train,
               "train_loss_last": curve[-1][1], "train_accuracy_last": curve[-1][2]})
     try:
         m["chance_accuracy"] = float(task.chance_accuracy)
