@@ -13,7 +13,7 @@ from ..probes.load import LoadMonitor
 from .step import StepRunner
 
 EVAL_MIN_TARGETS = 1000
-EVAL_MAX_BATCHES = 512     # a task with almost no targets per batch stops here, counted as is
+EVAL_MAX_BATCHES = 4096    # haystack has one target per sequence: 1000 batches at B=1
 
 
 def held_out(model, task, device, dtype) -> dict:
