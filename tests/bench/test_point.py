@@ -163,3 +163,16 @@ def test_hooks_and_live_tracking_agree_on_bptt_and_ckpt_is_tracked_live(tiny):
                                    repeats=0, model=tiny)))
     assert ckpt["tensor_bytes_method"] == "dispatch_live"          # checkpoint hides from hooks
     assert 0 < ckpt["tensor_bytes_transient_peak"] < 0.5 * hooks["tensor_bytes_saved_peak"]
+
+
+def test_same_seed_trajectories_of_bptt_and_sparse_rtrl_agree_in_float64(tiny):
+    """The proxy behind reading RTRL's accuracy from bptt's runs: exact gradients make the two
+    trainings one trajectory up to rounding. In float64 the losses agree step by step."""
+    def curve(learner, dtype):
+        m = _ok(execute(PointConfig(kind="train", learner=learner, seq_len=12, steps=25, eval_every=1,
+                                    lr=1e-2, model=tiny, dtype=dtype)))
+        return [c[1] for c in m["curve"]]
+    a, b = curve("bptt", "float64"), curve("sparse-rtrl", "float64")
+    assert len(a) == len(b) == 25
+    assert max(abs(x - y) / abs(x) for x, y in zip(a, b)) < 1e-10
+    assert a[-1] != a[0]                     # it did train: a constant curve would agree trivially

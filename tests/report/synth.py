@@ -27,7 +27,8 @@ def record(kind, learner, seq_len, metrics, *, status="ok", task="anbn", seed=0,
            steps=None, machine=None, run_id=RUN, created="2026-11-23T07:00:00Z", message=None, label=None):
     # the docs preset's labels by default, so the registry's declared workloads find them
     if label is None:
-        label = {"measure": "docs-memory", "agree": "docs-agree", "train": "train"}.get(kind)
+        label = {"measure": "docs-memory", "agree": "docs-agree",
+                 "train": "train-anbn-5k" if task == "anbn" else "train-pair"}.get(kind)
     rec = {"schema": 1, "run_id": run_id, "commit": "0123456789abcdef0123456789abcdef01234567",
            "dirty": False, "created": created, "machine": copy.deepcopy(machine or MACHINE),
            "config": {"kind": kind, "learner": learner, "learner_kwargs": kwargs or {},
@@ -159,21 +160,22 @@ def train_metrics(acc, steps=5000):
 
 def train_records():
     out = []
-    spec = [  # (learner, model_type, task, seq_len, lr, accuracies over seeds 0..2)
-        ("bptt", "moe", "anbn", 16, 2e-3, (0.97, 0.99, 1.0)),
-        ("bptt", "moe", "anbn", 16, 1e-2, (0.47, 0.50, 0.45)),
-        ("sparse-rtrl", "moe", "anbn", 16, 2e-3, (0.96, 0.98, 0.99)),
-        ("bptt", "moe", "haystack", 16, 2e-3, (1.0, 1.0, 0.99)),
-        ("sparse-rtrl", "moe", "haystack", 16, 2e-3, (0.95, 0.97, 0.99)),
+    spec = [  # (learner, model_type, task, seq_len, lr, accuracies over seeds 0..2, train preset piece)
+        ("bptt", "moe", "anbn", 16, 2e-3, (0.97, 0.99, 1.0), "train-anbn-5k"),
+        ("bptt", "moe", "anbn", 16, 1e-2, (0.47, 0.50, 0.45), "train-anbn-5k"),
+        ("bptt", "moe", "anbn", 16, 2e-3, (0.96, 0.97, 0.99), "train-pair"),
+        ("sparse-rtrl", "moe", "anbn", 16, 2e-3, (0.96, 0.98, 0.99), "train-pair"),
+        ("bptt", "moe", "haystack", 16, 2e-3, (1.0, 1.0, 0.99), "train-pair"),
+        ("sparse-rtrl", "moe", "haystack", 16, 2e-3, (0.95, 0.97, 0.99), "train-pair"),
     ]
     for T, (a, b, c) in ((32, (0.24, 0.26, 0.25)), (64, (0.23, 0.25, 0.24)), (128, (0.26, 0.25, 0.27))):
-        spec += [("bptt", "rnn", "stream", T, 2e-3, (a, a + 0.02, a - 0.01)),
-                 ("bptt", "moe", "stream", T, 2e-3, (b, b + 0.01, b - 0.02)),
-                 ("sparse-rtrl", "moe", "stream", T, 2e-3, (c, c + 0.01, c - 0.01))]
-    for lr, mt, task, T, rate, accs in spec:
+        spec += [("bptt", "rnn", "stream", T, 2e-3, (a, a + 0.02, a - 0.01), "train-003"),
+                 ("bptt", "moe", "stream", T, 2e-3, (b, b + 0.01, b - 0.02), "train-003"),
+                 ("sparse-rtrl", "moe", "stream", T, 2e-3, (c, c + 0.01, c - 0.01), "train-003")]
+    for lr, mt, task, T, rate, accs, label in spec:
         for seed, acc in enumerate(accs):
             out.append(record("train", lr, T, train_metrics(acc), task=task, seed=seed, model_type=mt, lr=rate,
-                              steps=5000))
+                              steps=5000, label=label))
     return out
 
 

@@ -28,7 +28,7 @@ def test_outputs(built_report):
     out, info = built_report
     html = (out / "index.html").read_text(encoding="utf-8")
     md = (out / "REPORT.md").read_text(encoding="utf-8")
-    assert info["records"] == 210 and sum(info["counts"].values()) == len(re.findall(r'<div class="claim"', html))
+    assert info["records"] == 213 and sum(info["counts"].values()) == len(re.findall(r'<div class="claim"', html))
     assert 'id="claims-table"' in html and "Verdict summary" in html
     # self-contained: every image is a data URI, nothing is fetched
     assert re.findall(r'<img src="data:image/png;base64,', html)

@@ -17,7 +17,7 @@ EXPECTED = {
     "000-exact": PARTIAL, "000-similar-accuracy": PARTIAL, "000-bptt-fails-10k": NOT_MEASURED,
     "000-gpu-speedup": NOT_MEASURED, "001-sparse-formula": REFUTED, "001-write-sparsity": CONFIRMED,
     "001-jacrev-opt": NOT_MEASURED, "001-anbn-bptt-95": CONFIRMED, "001-anbn-rtrl-95": CONFIRMED,
-    "001-mem-80mb": PARTIAL, "001-haystack-oom": NOT_MEASURED, "001-tbptt-bias": NOT_MEASURED,
+    "001-mem-80mb": PARTIAL, "001-haystack-oom": NOT_MEASURED, "001-tbptt-bias": CONFIRMED,
     "001-rtrl-10k": PARTIAL, "001-exact-recursion": CONFIRMED, "001-const-vs-linear": CONFIRMED,
     "002-anbn-bptt-100": CONFIRMED, "002-lr": PARTIAL, "002-lr-48": CONFIRMED, "002-tree-anbn": CONFIRMED,
     "002-tree-haystack": CONFIRMED, "002-tree-2-3x": PARTIAL, "002-tree-1.5-2.7x": CONFIRMED,

@@ -39,9 +39,9 @@ def status(learner, T, st, **kw):
     return synth.record("measure", learner, T, m, status=st, **kw)
 
 
-def train(learner, accs, T=16, task="anbn", lr=2e-3, steps=5000, model_type="moe", model=None):
+def train(learner, accs, T=16, task="anbn", lr=2e-3, steps=5000, model_type="moe", model=None, label=None):
     return [synth.record("train", learner, T, synth.train_metrics(a, steps=steps), task=task, seed=s, lr=lr,
-                         steps=steps, model_type=model_type, model=model) for s, a in enumerate(accs)]
+                         steps=steps, model_type=model_type, model=model, label=label) for s, a in enumerate(accs)]
 
 
 LOW = (0.30, 0.31, 0.29, 0.30, 0.32)
@@ -49,9 +49,9 @@ HIGH = (0.99, 1.0, 0.98, 0.99, 1.0)
 
 
 def three(T, steps):
-    return (train("bptt", HIGH, T=T, task="stream", steps=steps, model_type="rnn") +
-            train("bptt", HIGH, T=T, task="stream", steps=steps) + train("sparse-rtrl", LOW, T=T, task="stream",
-                                                                        steps=steps))
+    kw = dict(T=T, task="stream", steps=steps, label="train-003")
+    return (train("bptt", HIGH, model_type="rnn", **kw) + train("bptt", HIGH, **kw) +
+            train("sparse-rtrl", LOW, **kw))
 
 
 def agree(learner_err):
@@ -115,7 +115,8 @@ REFUTING = {
     "000-rtrl-slower": sparse_fast,
     "000-100k-practical": lambda: long_runs((), ("sparse-rtrl",), 100_000),
     "000-exact": lambda: agree({"rtrl": 1e-3}),
-    "000-similar-accuracy": lambda: train("bptt", HIGH) + train("sparse-rtrl", LOW),
+    "000-similar-accuracy": lambda: train("bptt", HIGH, label="train-pair") + train("sparse-rtrl", LOW,
+                                                                                     label="train-pair"),
     "000-bptt-fails-10k": lambda: long_runs(("bptt", "sparse-rtrl"), (), 20_000),
     "000-gpu-speedup": lambda: [_slow_cuda(r) for r in synth.gpu_records() if r["config"]["learner"] == "sparse-rtrl"],
     "001-sparse-formula": lambda: agree({"sparse-rtrl-readonly": 0.1}),
@@ -127,7 +128,7 @@ REFUTING = {
     "001-mem-80mb": rtrl_grows,
     "001-haystack-oom": lambda: bptt_per_token(6000, task="haystack"),
     "001-tbptt-bias": lambda: [synth.record("agree", "tbptt", 64, synth.agree_metrics(1e-14), dtype="float64",
-                                            kwargs={"k": 8}, label="agree", model=dict(synth.MODEL, d_model=8, d_ff=16))],
+                                            kwargs={"k": 8}, label="docs-agree")],
     "001-rtrl-10k": lambda: rtrl_grows((1000, 10_000, 20_000)),
     "001-exact-recursion": lambda: agree({"rtrl": 1e-3}),
     "001-const-vs-linear": rtrl_grows,

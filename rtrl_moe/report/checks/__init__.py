@@ -8,7 +8,8 @@ parts merge is in ``evidence``; series over T and matched pairs in ``curves``.
 from __future__ import annotations
 
 from ..evidence import merge, not_measured
-from .accuracy import MIN_SEEDS, accuracy_compare, accuracy_level, chance_level, three_way
+from .accuracy import (MIN_SEEDS, accuracy_compare, accuracy_level, chance_level, rtrl_level_by_proxy,
+                       separation, three_way)
 from .crossover import crossover
 from .gpu import gpu_oom, gpu_speedup
 from .gradients import EXACT_TOL, exact, exact_core, truncation_bias
@@ -39,7 +40,7 @@ __all__ = [
     "bptt_per_token", "chance_level", "exact", "exact_core", "fails_at", "flops_ratio", "gpu_oom", "gpu_speedup",
     "h_value", "internal_ratio", "measured_state", "memory_constant", "memory_grows", "memory_ratio",
     "memory_table_row", "merge", "no_overhead", "not_measured", "only_practical",
-    "product_only", "rtrl_const_and_magnitude", "rtrl_magnitude", "runs_at_length",
+    "product_only", "rtrl_const_and_magnitude", "rtrl_level_by_proxy", "separation", "rtrl_magnitude", "runs_at_length",
     "sensitivities_stored", "shape_pair", "slower", "speedup", "speedup_range", "state_arith",
     "three_way", "time_linear", "truncation_bias",
 ]

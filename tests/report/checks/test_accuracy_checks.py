@@ -13,7 +13,7 @@ def three_way_records(rtrl_accs, steps=80, rnn=(0.30, 0.31, 0.29, 0.30, 0.30), m
     for lr, mt, accs in (("bptt", "rnn", rnn), ("bptt", "moe", moe), ("sparse-rtrl", "moe", rtrl_accs)):
         for seed, a in enumerate(accs):
             out.append(synth.record("train", lr, 128, synth.train_metrics(a, steps=steps), task="stream", seed=seed,
-                                    model_type=mt, lr=2e-3, steps=steps))
+                                    model_type=mt, lr=2e-3, steps=steps, label="train-003"))
     return out
 
 
@@ -50,6 +50,7 @@ def test_similar_refuted_when_far_apart_and_haystack_gap_stated(tmp_path):
     recs = [synth.record("train", lr, 16, synth.train_metrics(a), task="anbn", seed=s, lr=2e-3, steps=5000)
             for lr, accs in (("bptt", (0.97, 0.99, 1.0, 0.98, 0.99)), ("sparse-rtrl", (0.5, 0.52, 0.49, 0.5, 0.51)))
             for s, a in enumerate(accs)]
+    recs = [dict(r, config=dict(r["config"], label="train-pair")) for r in recs]
     ev = evidence("000-similar-accuracy", load_records(tmp_path, recs))
     assert ev.verdict == REFUTED
     assert "haystack: NOT MEASURED" in ev.measured_text
@@ -77,3 +78,55 @@ def test_short_runs_cannot_confirm(tmp_path):
     recs = [synth.record("train", "bptt", 16, synth.train_metrics(a, steps=1000), task="anbn", seed=s, lr=2e-3,
                          steps=1000) for s, a in enumerate((0.95, 0.96, 0.94))]
     assert verdict("001-anbn-bptt-95", load_records(tmp_path, recs)) == PARTIAL
+
+
+def _runs(learner, accs, label, steps=5000, task="anbn", T=32):
+    return [synth.record("train", learner, T, synth.train_metrics(a, steps=steps), task=task, seed=s, lr=2e-3,
+                         steps=steps, label=label) for s, a in enumerate(accs)]
+
+
+def test_similar_never_sets_runs_of_two_pieces_side_by_side(tmp_path):
+    # bptt only at 5,000 steps, sparse-rtrl only at 300: not the same setup, so not compared
+    recs = _runs("bptt", (0.97, 0.99, 1.0, 0.98, 0.99), "train-anbn-5k") + \
+        _runs("sparse-rtrl", (0.5, 0.52, 0.49, 0.5, 0.51), "train-pair", steps=300)
+    ev = evidence("000-similar-accuracy", load_records(tmp_path, recs))
+    assert ev.verdict == NOT_MEASURED
+
+
+def _trajectory(dtype, split_at=None, steps=200):
+    out = []
+    for lr in ("bptt", "sparse-rtrl"):
+        curve = [[k, 1.0 / k + (1e-3 if (lr == "sparse-rtrl" and split_at and k >= split_at) else 0.0), 0.5]
+                 for k in range(1, steps + 1)]
+        m = dict(synth.train_metrics(0.8, steps=steps), curve=curve)
+        out.append(synth.record("train", lr, 32, m, task="anbn", seed=0, dtype=dtype, lr=2e-3, steps=steps,
+                                label="train-trajectory"))
+    return out
+
+
+def _proxy_case(level=(0.97, 0.99, 0.96, 0.98, 0.99), pair_rtrl=(0.8, 0.82, 0.79, 0.81, 0.8), split64=None):
+    return (_runs("bptt", level, "train-anbn-5k") + _runs("bptt", (0.8, 0.81, 0.8, 0.79, 0.82), "train-pair", 300) +
+            _runs("sparse-rtrl", pair_rtrl, "train-pair", 300) + _trajectory("float64", split64) +
+            _trajectory("float32", 120))
+
+
+def test_rtrl_level_by_the_bptt_proxy(tmp_path):
+    ev = evidence("001-anbn-rtrl-95", load_records(tmp_path, _proxy_case()))
+    assert ev.verdict == CONFIRMED and "by proxy" in ev.measured_text
+    assert "float64: together over all 200 steps" in ev.measured_text
+    assert "float32: separate at step 120" in ev.measured_text
+    # the proxy reads a miss as a miss
+    low = _proxy_case(level=(0.6, 0.62, 0.61, 0.6, 0.59))
+    assert verdict("001-anbn-rtrl-95", load_records(tmp_path / "low", low)) == REFUTED
+
+
+def test_rtrl_proxy_refused_when_not_shown(tmp_path):
+    # float64 same-seed trajectories part: the gradients differ beyond rounding
+    ev = evidence("001-anbn-rtrl-95", load_records(tmp_path, _proxy_case(split64=50)))
+    assert ev.verdict == NOT_MEASURED and "separate at step 50" in ev.measured_text
+    # at the affordable setting sparse-rtrl is far below bptt: no proxy
+    ev = evidence("001-anbn-rtrl-95", load_records(tmp_path / "b", _proxy_case(pair_rtrl=(0.3, 0.31, 0.3, 0.29, 0.3))))
+    assert ev.verdict == NOT_MEASURED and "REFUTED" in ev.measured_text
+    # no trajectories at all
+    recs = [r for r in _proxy_case() if r["config"]["label"] != "train-trajectory"]
+    assert verdict("001-anbn-rtrl-95", load_records(tmp_path / "c", recs)) == NOT_MEASURED
