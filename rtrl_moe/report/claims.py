@@ -15,9 +15,6 @@ from typing import Callable
 import pandas as pd
 
 from . import checks as c
-
-#: the train preset's pieces (rtrl_moe/bench/presets.py, train()) the accuracy claims are declared on
-ANBN_5K, PAIR, T003 = "train-anbn-5k", "train-pair", "train-003"
 from .claims_more import more
 from .curves import curves, pick, rows_of
 from .data import PEAK
@@ -25,6 +22,9 @@ from .evidence import CONFIRMED, NOT_MEASURED, REFUTED, Evidence, nm, show
 from .fmt import MiB, fmt_bytes, fmt_slope
 from .judge import judge
 from .workload import Rule, Workload
+
+#: the train preset's pieces (rtrl_moe/bench/presets.py, train()) the accuracy claims are declared on
+ANBN_5K, PAIR, T003 = "train-anbn-5k", "train-pair", "train-003"
 
 D000 = "000_0768a7c8117524ad.txt"
 D001 = "001_8e28e08b2c77ec9e.txt"

@@ -8,30 +8,37 @@ parts merge is in ``evidence``; series over T and matched pairs in ``curves``.
 from __future__ import annotations
 
 from ..evidence import merge, not_measured
-from .accuracy import (MIN_SEEDS, accuracy_compare, accuracy_level, chance_level, rtrl_level_by_proxy,
-                       separation, three_way)
+from .accuracy import (
+                       MIN_SEEDS,
+                       accuracy_compare,
+                       accuracy_level,
+                       chance_level,
+                       rtrl_level_by_proxy,
+                       separation,
+                       three_way,
+)
 from .crossover import crossover
 from .gpu import gpu_oom, gpu_speedup
 from .gradients import EXACT_TOL, exact, exact_core, truncation_bias
 from .lengths import fails_at, only_practical, runs_at_length
 from .memory import (
-    arith_line,
-    bptt_magnitude,
-    bptt_per_token,
-    h_value,
-    internal_ratio,
-    measured_state,
-    memory_constant,
-    memory_grows,
-    memory_ratio,
-    memory_table_row,
-    no_overhead,
-    product_only,
-    rtrl_const_and_magnitude,
-    rtrl_magnitude,
-    sensitivities_stored,
-    shape_pair,
-    state_arith,
+                       arith_line,
+                       bptt_magnitude,
+                       bptt_per_token,
+                       h_value,
+                       internal_ratio,
+                       measured_state,
+                       memory_constant,
+                       memory_grows,
+                       memory_ratio,
+                       memory_table_row,
+                       no_overhead,
+                       product_only,
+                       rtrl_const_and_magnitude,
+                       rtrl_magnitude,
+                       sensitivities_stored,
+                       shape_pair,
+                       state_arith,
 )
 from .speed import flops_ratio, slower, speedup, speedup_range, time_linear
 
