@@ -303,7 +303,12 @@ def _curve_table(rows: pd.DataFrame):
 
 def _train_label(r: pd.DataFrame) -> str:
     mt = str(col(r, "config.model_type").fillna("moe").iloc[0])
-    lab = f"{mt} {col(r, 'config.learner').iloc[0]} lr={num(r, 'config.lr').iloc[0]:g} T={num(r, 'config.seq_len').iloc[0]:g}"
+    # the preset piece and dtype are part of a series' name: runs of two pieces are never one line
+    piece = col(r, "config.label").fillna("").astype(str).iloc[0]
+    dt = col(r, "config.dtype").fillna("float32").astype(str).iloc[0]
+    lab = (f"{piece + ': ' if piece else ''}{mt} {col(r, 'config.learner').iloc[0]} "
+           f"lr={num(r, 'config.lr').iloc[0]:g} T={num(r, 'config.seq_len').iloc[0]:g}"
+           f"{'' if dt == 'float32' else ' ' + dt}")
     if mt == "moe":
         kr = pd.to_numeric(model_field(r, "topk_read"), errors="coerce").iloc[0]
         kw = pd.to_numeric(model_field(r, "topk_write"), errors="coerce").iloc[0]
@@ -341,6 +346,36 @@ def accuracy(df: pd.DataFrame):
     return fig if drawn else None
 
 
+def trajectory(df: pd.DataFrame):
+    """Same seed, bptt against sparse-rtrl: the relative difference of their training losses per
+    step, float64 and float32 (the proxy behind reading RTRL's accuracy from bptt's runs)."""
+    from .checks.accuracy import SEPARATION_TOL, TRAJECTORY
+    d = select(df, kind="train", task="anbn")
+    if len(d) == 0:
+        return None
+    d = d[col(d, "config.label") == TRAJECTORY]
+    fig, axes = _new(1, ncols=1, w=7.0)
+    ax, drawn = axes[0], False
+    for dtype in sorted(set(col(d, "config.dtype").dropna().astype(str))):
+        dd = d[col(d, "config.dtype") == dtype]
+        curves = {lr: dd[col(dd, "config.learner") == lr] for lr in ("bptt", "sparse-rtrl")}
+        if any(len(v) == 0 for v in curves.values()):
+            continue
+        a, b = ({int(c[0]): c[1] for c in (v.iloc[-1].get("metrics.curve") or []) if c[1] is not None}
+                for v in curves.values())
+        steps = sorted(set(a) & set(b))
+        rel = [max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-300), 1e-18) for k in steps]
+        ax.semilogy(steps, rel, marker=".", ms=2, label=f"{dtype} (seed {int(num(dd, 'config.seed').iloc[0])})")
+        drawn = True
+    ax.axhline(SEPARATION_TOL, color="grey", ls="--", lw=0.8, label=f"separated: {SEPARATION_TOL:g}")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("|loss bptt - loss sparse-rtrl| / loss")
+    ax.set_title("same-seed training: bptt vs sparse-rtrl (a^n b^n, T=32)", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig if drawn else None
+
+
 FIGURES = (
     ("memory", "Memory vs sequence length", memory,
      "Every learner, one panel per memory field (log-log); x = out of memory, drawn at the budget."),
@@ -357,4 +392,7 @@ FIGURES = (
      "Sensitivity-update FLOP/s over a plain batched matmul of the same shape (metrics.matmul_fraction)."),
     ("accuracy", "Accuracy curves (train)", accuracy,
      "Mean ± std over seeds, one panel per task."),
+    ("trajectory", "Same-seed trajectories: bptt vs sparse-rtrl", trajectory,
+     "Relative difference of the training losses per step, float64 and float32: where rounding separates "
+     "two trainings whose gradients are equal."),
 )

@@ -24,7 +24,10 @@ COMMANDS = (
     ("the longer CPU points (about 30 minutes)", "python -m rtrl_moe.bench sweep --preset long"),
     ("the documents' own workloads (declared per claim; runs in pieces by --label docs-memory, docs-time, "
      "docs-tree-anbn, docs-tree-haystack, docs-budget, docs-agree)", "python -m rtrl_moe.bench sweep --preset docs"),
-    ("the accuracy runs", "python -m rtrl_moe.bench sweep --preset train"),
+    ("the accuracy runs on the documents' model (pieces train-anbn-5k, train-pair, train-003, "
+     "train-trajectory; about 2.5 hours on one core)", "python -m rtrl_moe.bench sweep --preset train"),
+    ("the online learners' frontier (pieces frontier-agree, frontier-cost, frontier-train)",
+     "python -m rtrl_moe.bench sweep --preset frontier"),
     ("measure on a GPU machine", "python -m rtrl_moe.bench sweep --preset gpu"),
     ("regenerate this report from results/", "python -m rtrl_moe.bench report --results results/ --out reports/"),
 )

@@ -158,6 +158,18 @@ def train_metrics(acc, steps=5000):
             "tensor_bytes_peak": 1_000_000}
 
 
+def trajectory_records(dtype, split_at=None, steps=200):
+    """bptt and sparse-rtrl of one seed, losses equal until ``split_at`` (the train-trajectory piece)."""
+    out = []
+    for lr in ("bptt", "sparse-rtrl"):
+        curve = [[k, 1.0 / k + (1e-3 if (lr == "sparse-rtrl" and split_at and k >= split_at) else 0.0), 0.5]
+                 for k in range(1, steps + 1)]
+        m = dict(train_metrics(0.8, steps=steps), curve=curve)
+        out.append(record("train", lr, 32, m, task="anbn", seed=0, dtype=dtype, lr=2e-3, steps=steps,
+                          label="train-trajectory"))
+    return out
+
+
 def train_records():
     out = []
     spec = [  # (learner, model_type, task, seq_len, lr, accuracies over seeds 0..2, train preset piece)

@@ -93,21 +93,10 @@ def test_similar_never_sets_runs_of_two_pieces_side_by_side(tmp_path):
     assert ev.verdict == NOT_MEASURED
 
 
-def _trajectory(dtype, split_at=None, steps=200):
-    out = []
-    for lr in ("bptt", "sparse-rtrl"):
-        curve = [[k, 1.0 / k + (1e-3 if (lr == "sparse-rtrl" and split_at and k >= split_at) else 0.0), 0.5]
-                 for k in range(1, steps + 1)]
-        m = dict(synth.train_metrics(0.8, steps=steps), curve=curve)
-        out.append(synth.record("train", lr, 32, m, task="anbn", seed=0, dtype=dtype, lr=2e-3, steps=steps,
-                                label="train-trajectory"))
-    return out
-
-
 def _proxy_case(level=(0.97, 0.99, 0.96, 0.98, 0.99), pair_rtrl=(0.8, 0.82, 0.79, 0.81, 0.8), split64=None):
     return (_runs("bptt", level, "train-anbn-5k") + _runs("bptt", (0.8, 0.81, 0.8, 0.79, 0.82), "train-pair", 300) +
-            _runs("sparse-rtrl", pair_rtrl, "train-pair", 300) + _trajectory("float64", split64) +
-            _trajectory("float32", 120))
+            _runs("sparse-rtrl", pair_rtrl, "train-pair", 300) + synth.trajectory_records("float64", split64) +
+            synth.trajectory_records("float32", 120))
 
 
 def test_rtrl_level_by_the_bptt_proxy(tmp_path):
