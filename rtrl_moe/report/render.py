@@ -198,7 +198,7 @@ def context(df: pd.DataFrame, loader: str) -> dict:
             "counts": counts, "verdicts": VERDICTS, "vclass": VERDICT_CLASS,
             "sections": secs, "not_measured": not_measured_list(results, df, secs),
             "targets": targets.evaluate(df), "tclass": {targets.MET: "confirmed", targets.MISSED: "refuted",
-                                                   targets.NOT_MEASURED: "notmeasured"},
+                                                   targets.NOT_MEASURED: "notmeasured", targets.REPORTED: "partial"},
             "sources": sorted(set(cl.source for cl, _ in results))}
 
 
