@@ -118,12 +118,38 @@ def _mlp(out: int, hidden: int) -> nn.Sequential:
                          nn.Tanh(), nn.Linear(hidden, out))
 
 
+def max_entropy_logits(budget: float, costs=COSTS) -> np.ndarray:
+    """Logits ``-beta * cost`` of the maximum-entropy action distribution whose expected cost
+    is ``budget`` (beta by bisection; 0 when the uniform one already fits)."""
+    c = np.asarray(costs, dtype=np.float64)
+
+    def mean_cost(beta):
+        w = np.exp(-beta * (c - c.min()))
+        return float((w * c).sum() / w.sum())
+    if mean_cost(0.0) <= budget:
+        return np.zeros_like(c)
+    lo, hi = 0.0, 50.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mean_cost(mid) > budget else (lo, mid)
+    return -hi * (c - c.min())
+
+
 class ActorCritic(nn.Module):
-    def __init__(self, hidden: int = 32):
+    """Actor (logits over the four actions) and two critics (reward, cost). The actor starts
+    as the maximum-entropy distribution that meets ``budget`` on average (last layer's weights
+    zero, its bias the logits), so the first rollouts are already near the budget."""
+
+    def __init__(self, hidden: int = 32, budget: float | None = None):
         super().__init__()
         self.actor = _mlp(len(ACTIONS), hidden)
         self.v_reward = _mlp(1, hidden)
         self.v_cost = _mlp(1, hidden)
+        if budget is not None:
+            last = self.actor[-1]
+            with torch.no_grad():
+                last.weight.mul_(0.01)
+                last.bias.copy_(torch.from_numpy(max_entropy_logits(budget)).float())
 
     def dist(self, obs: torch.Tensor) -> torch.distributions.Categorical:
         return torch.distributions.Categorical(logits=self.actor(obs))
@@ -171,7 +197,7 @@ class PolicyTrainer:
         torch.manual_seed(self.seed)
         self.stats = FeatureStats.from_table(self.table)
         self.env = ChunkEnv(self.table, self.budget, self.stats)
-        self.net = ActorCritic(self.cfg.hidden)
+        self.net = ActorCritic(self.cfg.hidden, self.budget)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=self.cfg.lr)
         c = self.cfg
         self.pid = PIDLagrangian(self.budget, c.kp, c.ki, c.kd)
