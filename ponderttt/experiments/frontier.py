@@ -259,8 +259,8 @@ def _run_point(a, method, params, train, held, seed):
 def run(a) -> int:
     import transformers
 
-    from ..config import get_scale
     from .._harness import append_record, new_run_id
+    from ..config import get_scale
     from ..results import build_record, load_avg
     from ._common import evaluate
 

@@ -10,7 +10,6 @@ iteration, and on the held-out chunks). The document's file is msgpack; ours is 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path

@@ -5,9 +5,17 @@ import pytest
 pytest.importorskip("transformers")
 
 from ponderttt import build_model, make_tokens, run_stream  # noqa: E402
-from ponderttt.oracle import (ACTIONS, COSTS, OutcomeTable, brute_force_oracle,  # noqa: E402
-                              budget_oracle, hindsight_oracle, oracle_at_cost, outcome_table,
-                              recovery)
+from ponderttt.oracle import (  # noqa: E402
+    ACTIONS,
+    COSTS,
+    OutcomeTable,
+    brute_force_oracle,
+    budget_oracle,
+    hindsight_oracle,
+    oracle_at_cost,
+    outcome_table,
+    recovery,
+)
 
 
 @pytest.mark.parametrize("seed", range(6))
