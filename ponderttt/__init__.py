@@ -12,7 +12,10 @@ from .actions import INNER_STEPS, NOMINAL_COST, Action, cost_table, rule_cost
 from .config import SCALES, ScaleConfig, TTTConfig, get_scale
 from .data import make_tokens, stdlib_tokens, synthetic_tokens
 from .flops import ChunkFlops, chunk_flops, count_flops
+from .gate import InnerLossGate
 from .model import PonderModel, build_model
+from .oracle import OutcomeTable, budget_oracle, hindsight_oracle, outcome_table, recovery
+from .policy import PIDLagrangian, PolicyTrainer, PPOConfig
 from .stream import ChunkResult, StreamResult, chunk_step, profile_chunk, run_stream
 from .ttt import FastWeights, TTTLinear
 
@@ -24,4 +27,6 @@ __all__ = [
     "PonderModel", "build_model",
     "ChunkResult", "StreamResult", "chunk_step", "profile_chunk", "run_stream",
     "FastWeights", "TTTLinear",
+    "OutcomeTable", "outcome_table", "hindsight_oracle", "budget_oracle", "recovery",
+    "InnerLossGate", "PIDLagrangian", "PolicyTrainer", "PPOConfig",
 ]

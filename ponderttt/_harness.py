@@ -14,8 +14,13 @@ try:
     from rtrl_moe.records.machine import git_info, machine_info, new_run_id, utc_now
 except ImportError:  # layout before rtrl_moe.records
     from rtrl_moe.bench.machine import git_info, machine_info, new_run_id, utc_now
+try:  # the readers' own check of a record (docs/RESULTS.md); None where this checkout lacks it
+    from rtrl_moe.records.schema import validate_record
+except ImportError:
+    validate_record = None
 
-__all__ = ["append_record", "git_info", "machine_info", "new_run_id", "utc_now", "SCHEMA"]
+__all__ = ["append_record", "git_info", "machine_info", "new_run_id", "utc_now", "SCHEMA",
+           "validate_record"]
 
 SCHEMA = 1
 

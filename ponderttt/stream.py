@@ -101,6 +101,14 @@ def _actions(actions, n_chunks: int) -> list:
     return acts
 
 
+def lm_loss(model: PonderModel, h: torch.Tensor, state: FastWeights, ids: torch.Tensor) -> float:
+    """Next-token cross-entropy (nats/token) of a chunk whose hidden states are ``h``, through
+    the fast weights as they are in ``state`` (n - 1 targets within the chunk)."""
+    logits = model.logits(h, state)
+    return float(F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
+                                 ids[:, 1:].reshape(-1)))
+
+
 def chunk_step(model: PonderModel, state: FastWeights, ids: torch.Tensor, action: Action) -> dict:
     """One chunk (ids: (B, n)) in place on ``state``: loss, inner losses, timings in ns."""
     sync = torch.cuda.synchronize if ids.is_cuda else (lambda: None)  # GPU clocks need it
@@ -112,10 +120,7 @@ def chunk_step(model: PonderModel, state: FastWeights, ids: torch.Tensor, action
     inner = model.ttt.update(state, h, action.steps)
     sync()
     t2 = time.perf_counter_ns()
-    logits = model.logits(h, state)
-    loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
-                           ids[:, 1:].reshape(-1))
-    loss = float(loss)
+    loss = lm_loss(model, h, state, ids)
     t3 = time.perf_counter_ns()
     return {"loss": loss, "inner_losses": inner, "ns": (t3 - t0, t1 - t0, t2 - t1, t3 - t2)}
 
