@@ -22,3 +22,20 @@ def test_quick_group_at_tiny_scale(tmp_path, capsys):
     assert 0 < rec["wall_s"] <= cmds[0]["end_to_end_s"] + 0.5
     log = (tmp_path / "logs" / "quick_SKIP.txt").read_text()
     assert "Chunk 10/10: loss=" in log and "Total cost: 10.0 (baseline)" in log
+    # the same command as a `ponder` record the report reads
+    crec = json.loads((tmp_path / "commands.jsonl").read_text().splitlines()[0])
+    assert crec["config"]["label"] == "command-quick" and crec["status"] == "ok"
+    assert crec["metrics"]["end_to_end_s"] == cmds[0]["end_to_end_s"]
+
+
+def test_policy_group_times_the_second_experiment(tmp_path):
+    rc = document.main(["--out", str(tmp_path), "--scale", "tiny", "--only", "policy", "--extra",
+                        "--chunk_size", "16", "--num_chunks", "4", "--eval_chunks", "2",
+                        "--episode_len", "4", "--episodes_per_iter", "2"])
+    assert rc == 0
+    line = json.loads((tmp_path / "commands.ndjson").read_text().splitlines()[0])
+    assert line["argv"][:2] == ["-m", "ponderttt.experiments.train_policy"]
+    assert line["argv"][line["argv"].index("--num_iterations") + 1] == "10"
+    crec = json.loads((tmp_path / "commands.jsonl").read_text().splitlines()[0])
+    assert crec["config"]["label"] == "command-policy" and crec["config"]["action"] == "PPO"
+    assert (tmp_path / "policy" / "tiny" / "results.json").exists()
