@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import figures, frontier, phases, ponder
+from . import figures, frontier, phases, ponder, ponder_frontier
 
 
 def _figure(fig, kind: str, title: str, caption: str):
@@ -46,6 +46,20 @@ def frontier_section(df: pd.DataFrame) -> dict:
                   "Cosine of each learner's gradient to BPTT's at the longest length measured, "
                   "against its time per token and its state at T=256; one model per row.")
     return {"tables": tables, "figure": fig}
+
+
+def ponder_frontier_section(df: pd.DataFrame) -> dict:
+    tab = ponder_frontier.table(df)
+    tables = []
+    for (scale, data), rows in sorted(tab.items()):
+        f = ponder_frontier.formatted(rows)
+        tables.append({"title": f"{scale}, {ponder_frontier.DATA_NAME.get(data, data)}",
+                       "cols": list(f[0]) if f else [], "rows": f})
+    fig = _figure(ponder_frontier.figure(tab), "ponder-frontier", "PonderTTT: loss vs cost per chunk",
+                  "Held-out loss against average nominal cost per chunk (SKIP 1, UPDATE_1 3, UPDATE_2 5, "
+                  "UPDATE_4 12): fixed actions joined, the oracle dashed, gate and PPO per setting; mean "
+                  "± 95% CI over seeds; one panel per scale and data.")
+    return {"tables": tables, "figure": fig, "headline": ponder_frontier.headline(tab)}
 
 
 def phases_section(df: pd.DataFrame) -> dict:

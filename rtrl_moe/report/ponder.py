@@ -196,6 +196,26 @@ def evaluate(df: pd.DataFrame) -> list[PonderClaim]:
             c.records = _refs(rows)
         out.append(c)
 
+    # -- the Second Experiment (train_policy, 125m, 10 iterations): "hours on CPU" -------------
+    c = PonderClaim("004-policy-cpu-hours", "Expected time: ~10-15 minutes on GPU (hours on CPU)",
+                    "CPU part: end-to-end seconds of the document's train_policy command (125m, 10 "
+                    "iterations) >= 3600 (hours) holds, 1800..3600 PARTIAL, < 1800 REFUTED; the GPU part "
+                    "is NOT MEASURED without a GPU record, so the claim is at best PARTIAL; REFUTED when "
+                    "the CPU part is. Our train_policy computes each chunk's four outcomes once and trains "
+                    "PPO on them (docs/PONDERTTT.md): the document's code may do more per iteration",
+                    {"label": "command-policy", "scale": SCALE, "device": "cpu"},
+                    documented="hours on CPU (>= 3600 s); 600-900 s on GPU")
+    rows = cmds[col(cmds, "config.label").astype(str) == "command-policy"] if len(cmds) else cmds
+    if len(rows):
+        total = float(num(rows, "metrics.end_to_end_s").median())
+        cpu = CONFIRMED if total >= 3600 else (PARTIAL if total >= 1800 else REFUTED)
+        c.measured = (f"{total:.0f} s ({total / 60:.1f} min) end to end on this CPU over {len(rows)} run(s); "
+                      f"GPU not measured" + _loaded(rows))
+        c.ratio = total / 3600
+        c.verdict = REFUTED if cpu == REFUTED else PARTIAL
+        c.records = _refs(rows)
+    out.append(c)
+
     for cid, quote in (("004-gpu-1min", "<1 minute on GPU"),
                        ("004-cpu-10-100x", "GPU required for production training (CPU is 10-100× "
                                            "slower)")):

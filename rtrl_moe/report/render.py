@@ -193,6 +193,7 @@ def context(df: pd.DataFrame, loader: str) -> dict:
     ponder_claims = extras.ponder_claims(df)
     return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
             "ponder": ponder_claims, "frontier": extras.frontier_section(df),
+            "ponder_frontier": extras.ponder_frontier_section(df),
             "phases": extras.phases_section(df),
             "claims": claims, "claims_json": twin.dumps([c["obj"] for c in claims] + ponder_claims),
             "counts": counts, "verdicts": VERDICTS, "vclass": VERDICT_CLASS,

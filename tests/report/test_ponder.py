@@ -31,7 +31,9 @@ def test_documented_figures_confirm(tmp_path):
     recs += [rec("command-quick", "SKIP", end_to_end_s=90.0)]
     recs += [rec("command-first", a, end_to_end_s=100.0) for a in ponder.NOMINAL]
     recs += [rec("doc-quick", "SKIP", average_loss=11.03)]
+    recs += [rec("command-policy", "PPO", end_to_end_s=2 * 3600.0)]
     v = verdicts(tmp_path, recs)
+    assert v["004-policy-cpu-hours"] == ponder.PARTIAL      # CPU part holds; GPU part not measured
     for cid in ("004-skip-11.0", "004-update-10.9", "004-marginal-0.1", "004-real-differentiates",
                 "004-cost-update_1", "004-cost-update_4", "004-quick-1-2min", "004-first-5-10min",
                 "004-quick-avg-11.024"):
@@ -46,7 +48,9 @@ def test_off_figures_refute(tmp_path):
                  [1, 1, 1, 1], data="stdlib", label="doc-real")
     recs += [rec("command-quick", "SKIP", end_to_end_s=900.0)]
     recs += [rec("doc-quick", "SKIP", average_loss=12.0)]
+    recs += [rec("command-policy", "PPO", end_to_end_s=300.0)]
     v = verdicts(tmp_path, recs)
+    assert v["004-policy-cpu-hours"] == ponder.REFUTED
     for cid in ("004-skip-11.0", "004-update-10.9", "004-marginal-0.1", "004-real-differentiates",
                 "004-cost-update_4", "004-quick-1-2min", "004-quick-avg-11.024"):
         assert v[cid] == ponder.REFUTED, cid

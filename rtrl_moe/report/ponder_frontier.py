@@ -1,0 +1,116 @@
+"""PonderTTT's adaptive compute on the quality-cost frontier (``ponderttt.experiments.frontier``
+records: kind ``ponder``, label ``frontier``): loss against average cost per chunk on held-out
+chunks for the fixed actions, the inner-loss gate, the PID-Lagrangian PPO policy and the oracles.
+
+One table and one figure panel per (model scale, data): records of two scales or two data sources
+are never on one axis. Per (method, setting) the mean over seeds with the half-width of its 95%
+t-interval. The headline is the recovery at equal cost, (loss_SKIP - loss) / (loss_SKIP -
+loss_oracle) with the oracle at the method's own realized cost, as each record computed it.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .data import col, num
+from .frontier import interval
+
+LABEL = "frontier"
+METHOD_ORDER = {"fixed": 0, "hindsight": 1, "gate": 2, "ppo": 3, "oracle": 4}
+DATA_NAME = {"synthetic": "random tokens", "stdlib": "real code (Python stdlib)"}
+
+
+def _records(df: pd.DataFrame) -> pd.DataFrame:
+    if len(df) == 0 or "config.kind" not in df.columns:
+        return df.iloc[0:0]
+    d = df[(col(df, "config.kind") == "ponder") & (col(df, "config.label").astype(str) == LABEL)
+           & (col(df, "status") == "ok")]
+    return d
+
+
+def table(df: pd.DataFrame) -> dict:
+    """``{(scale, data): [row, ...]}``, a row per (method, setting), sorted by method then cost."""
+    d = _records(df)
+    out: dict = {}
+    if len(d) == 0:
+        return out
+    scale, data = col(d, "config.model_scale").astype(str), col(d, "config.data").astype(str)
+    for (sc, da), g in d.groupby([scale, data], sort=True):
+        rows = []
+        keys = col(g, "config.method").astype(str) + "|" + col(g, "config.setting").astype(str)
+        for key, gg in g.groupby(keys, sort=False):
+            method, setting = key.split("|", 1)
+            loss, loss_h = interval(num(gg, "metrics.loss"))
+            cost, cost_h = interval(num(gg, "metrics.avg_cost"))
+            rec = num(gg, "metrics.recovery").dropna()
+            r, r_h = interval(rec) if len(rec) else (math.nan, math.nan)
+            rows.append({"method": method, "setting": setting, "seeds": int(num(gg, "config.seed").nunique()),
+                         "loss": loss, "loss ±95%": loss_h, "cost/chunk": cost, "cost ±95%": cost_h,
+                         "recovery": r, "recovery ±95%": r_h, "recovery seeds": int(len(rec)),
+                         "loss SKIP": float(num(gg, "metrics.loss_skip").mean())})
+        rows.sort(key=lambda r: (METHOD_ORDER.get(r["method"], 9), r["cost/chunk"]))
+        out[(sc, da)] = rows
+    return out
+
+
+def headline(tab: dict) -> list[str]:
+    """Per (scale, data): the gate's and PPO's recovery at equal cost, each setting."""
+    out = []
+    for (sc, da), rows in sorted(tab.items()):
+        for method in ("gate", "ppo"):
+            parts = [f"{r['setting']}: {r['recovery']:.2f} ± {r['recovery ±95%']:.2f} (cost {r['cost/chunk']:.2f})"
+                     if r["recovery"] == r["recovery"] else f"{r['setting']}: n/a (the oracle does not beat SKIP)"
+                     for r in rows if r["method"] == method]
+            if parts:
+                out.append(f"{sc}, {DATA_NAME.get(da, da)}, {method}: " + "; ".join(parts))
+    return out
+
+
+def formatted(rows: list) -> list:
+    out = []
+    for r in rows:
+        f = {}
+        for k, v in r.items():
+            if isinstance(v, float) and v != v:
+                f[k] = ""
+            elif k in ("loss", "loss ±95%", "loss SKIP"):
+                f[k] = f"{v:.4f}"
+            elif isinstance(v, float):
+                f[k] = f"{v:.3f}" if "cost" in k else f"{v:.2f}"
+            else:
+                f[k] = str(v)
+        out.append(f)
+    return out
+
+
+def figure(tab: dict):
+    """Loss vs average cost per chunk, one panel per (scale, data); None without records."""
+    if not tab:
+        return None
+    n = len(tab)
+    fig = Figure(figsize=(6.5 * min(n, 2), 4.5 * math.ceil(n / 2)), dpi=100)
+    style = {"fixed": ("o", "-"), "hindsight": ("*", ""), "gate": ("s", ""), "ppo": ("^", ""),
+             "oracle": ("", "--")}
+    for i, ((sc, da), rows) in enumerate(sorted(tab.items())):
+        ax = fig.add_subplot(math.ceil(n / 2), min(n, 2), i + 1)
+        for method in ("oracle", "fixed", "hindsight", "gate", "ppo"):
+            pts = sorted((r["cost/chunk"], r["loss"], r["loss ±95%"], r["setting"]) for r in rows
+                         if r["method"] == method)
+            if not pts:
+                continue
+            marker, ls = style[method]
+            x, y, e = [p[0] for p in pts], [p[1] for p in pts], [0 if p[2] != p[2] else p[2] for p in pts]
+            ax.errorbar(x, y, yerr=e, marker=marker or None, ls=ls or "none", ms=5, capsize=2,
+                        label=method)
+            if method == "fixed":
+                for xx, yy, _, s in pts:
+                    ax.annotate(s, (xx, yy), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel("average nominal cost per chunk (SKIP = 1)")
+        ax.set_ylabel("held-out loss (nats/token)")
+        ax.set_title(f"{sc}, {DATA_NAME.get(da, da)}: mean ± 95% CI over seeds", fontsize=10)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
