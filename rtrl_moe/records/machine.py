@@ -151,5 +151,8 @@ def git_info(cwd: Optional[str] = None) -> dict:
     commit = _git("rev-parse", "--verify", "-q", "HEAD", cwd=where)
     if not commit:
         return {"commit": "unknown", "dirty": None}
-    status = _git("status", "--porcelain", "--untracked-files=no", cwd=where)
+    # results/ is data, not code: a sweep appending to a committed results file must not make
+    # the next sweep's records "dirty"
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results",
+                  cwd=where)
     return {"commit": commit, "dirty": None if status is None else bool(status)}

@@ -57,3 +57,22 @@ def test_a_record_is_stale_only_for_the_files_it_names(tmp_path):
     assert stale_parts(rec, root=str(copy)) == []
     (copy / "learners" / "bptt.py").write_text("# this one changed\n")
     assert stale_parts(rec, root=str(copy)) == ["library"]
+
+
+def test_dirty_means_code_not_results(tmp_path):
+    import subprocess
+    run = lambda *a: subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "r.jsonl").write_text("{}\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    run("add", "-A")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    git_info.cache_clear()
+    assert git_info(str(tmp_path))["dirty"] is False
+    (tmp_path / "results" / "r.jsonl").write_text("{}\n{}\n")      # a sweep appended a record
+    git_info.cache_clear()
+    assert git_info(str(tmp_path))["dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2\n")                  # the code changed
+    git_info.cache_clear()
+    assert git_info(str(tmp_path))["dirty"] is True
