@@ -41,7 +41,8 @@ W_TREE = replace(W_TREE_ANBN, labels=("docs-tree-anbn", "docs-tree-haystack"), t
 W_BUDGET = Workload(("docs-memory", "docs-budget"), DOC, kinds=("measure",), learners=("bptt", "sparse-rtrl"),
                     tasks=("anbn",), lengths="fit over 32..2048; direct run 512..8192", dtype="float32",
                     note="fit from docs-memory; direct run under docs-budget's --budget-mb 256 (stated in the preset)")
-W_BUDGET_HAY = replace(W_BUDGET, tasks=("haystack",), note="no docs piece runs haystack under a budget")
+W_BUDGET_HAY = replace(W_BUDGET, tasks=("haystack",), note="bptt on haystack: fit from docs-memory, direct run under "
+                       "docs-budget's --budget-mb 256")
 W_AGREE = Workload(("docs-agree", "agree-doc"), DOC, kinds=("agree",), lengths="16, 64, 256", dtype=None,
                    note="float64 decides; float32 beside")
 #: truncation bias on the documents' model: docs-agree's tbptt points (window k = 8, T = 16..256)
