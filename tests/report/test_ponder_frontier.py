@@ -10,7 +10,8 @@ def rec(method, setting, seed, loss, cost, recovery=None, scale="125m", data="sy
     r["config"] = {"kind": "ponder", "label": "frontier", "method": method, "setting": setting,
                    "action": setting if method == "fixed" else method,
                    "model_scale": scale, "data": data, "seed": seed, "device": "cpu"}
-    r["metrics"] = {"loss": loss, "avg_cost": cost, "recovery": recovery, "loss_skip": 5.0}
+    r["metrics"] = {"loss": loss, "avg_cost": cost, "recovery": recovery, "loss_skip": 5.0,
+                    "oracle_loss_at_cost": 4.9}
     return r
 
 
@@ -28,8 +29,9 @@ def test_table_headline_and_figure(tmp_path):
     rows = tab[("125m", "synthetic")]
     assert [r["method"] for r in rows] == ["fixed", "fixed", "gate", "oracle"]
     gate = rows[2]
-    assert gate["seeds"] == 3 and abs(gate["recovery"] - 0.51) < 1e-9 and gate["recovery ±95%"] > 0
-    assert any("gate: rate=0.25: 0.51" in h for h in pf.headline(tab))
+    assert gate["seeds"] == 3 and abs(gate["recovery per seed"] - 0.51) < 1e-9 and gate["per seed ±95%"] > 0
+    assert abs(gate["recovery"] - 0.5) < 1e-9            # (5.0 - 4.95) / (5.0 - 4.9), seeds summed
+    assert any("gate: rate=0.25: 0.50 at cost 1.50" in h for h in pf.headline(tab))
     assert pf.figure(tab) is not None
 
 
