@@ -47,7 +47,9 @@ W_AGREE = Workload(("docs-agree", "agree-doc"), DOC, kinds=("agree",), lengths="
                    note="float64 decides; float32 beside")
 #: truncation bias on the documents' model: docs-agree's tbptt points (window k = 8, T = 16..256)
 W_AGREE_TBPTT = replace(W_AGREE, learners=("tbptt",), note="float64; window k = 8 < T")
-W_TRAIN = Workload(None, DOC, model_type=("moe", "rnn"), kinds=("train",), lengths="the claim's T",
+#: the train preset's pieces: other presets' training runs (e.g. the frontier's RNN) are not this workload
+TRAIN_PIECES = ("train-anbn-5k", "train-pair", "train-003", "train-trajectory")
+W_TRAIN = Workload(TRAIN_PIECES, DOC, model_type=("moe", "rnn"), kinds=("train",), lengths="the claim's T",
                    dtype="float32", seeds=">= 5 for beats/similar",
                    note="the documents' MoE; the RNN baseline's size is not stated in 003, any one RNN config")
 W_TRAIN_MOE = replace(W_TRAIN, model_type=("moe",), note="the documents' MoE only")

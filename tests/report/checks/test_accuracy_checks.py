@@ -119,3 +119,13 @@ def test_rtrl_proxy_refused_when_not_shown(tmp_path):
     # no trajectories at all
     recs = [r for r in _proxy_case() if r["config"]["label"] != "train-trajectory"]
     assert verdict("001-anbn-rtrl-95", load_records(tmp_path / "c", recs)) == NOT_MEASURED
+
+
+def test_another_presets_training_runs_do_not_join_the_claims(tmp_path):
+    # the frontier preset trains a different RNN (hidden 64): beside train-003's RNN it would be a
+    # second RNN config in the workload, which must not be pooled (nor turn the claim into an error)
+    base = three_way_records((0.35, 0.36, 0.34, 0.35, 0.35))
+    other = [synth.record("train", "bptt", 128, synth.train_metrics(0.9), task="stream", seed=s, model_type="rnn",
+                          lr=2e-3, steps=80, label="frontier-train",
+                          model={"d_in": 8, "d_out": 8, "hidden": 32, "cell": "tanh"}) for s in range(3)]
+    assert verdict("003-128-winner", load_records(tmp_path, base + other)) == CONFIRMED
