@@ -38,6 +38,7 @@ from pathlib import Path
 from ..actions import Action
 from ..config import CONTEXT, SCALES
 from .train_baseline import _check, _Parser, _positive
+from .train_policy import _budget
 
 METHODS = ("fixed", "hindsight", "gate", "ppo", "oracle")
 DATA = ("synthetic", "stdlib")
@@ -55,11 +56,6 @@ def _rate(text: str) -> float:
     return v
 
 
-def _budget(text: str) -> float:
-    v = float(text)
-    if not 1.0 <= v <= 12.0:
-        raise argparse.ArgumentTypeError(f"a budget is 1..12 units per chunk, got {v}")
-    return v
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -349,31 +349,23 @@ def accuracy(df: pd.DataFrame):
 def trajectory(df: pd.DataFrame):
     """Same seed, bptt against sparse-rtrl: the relative difference of their training losses per
     step, float64 and float32 (the proxy behind reading RTRL's accuracy from bptt's runs)."""
-    from .checks.accuracy import SEPARATION_TOL, TRAJECTORY
-    d = select(df, kind="train", task="anbn")
-    if len(d) == 0:
+    from .checks.accuracy import SEPARATION_TOL, separation
+    sep = separation(df)
+    if not sep:
         return None
-    d = d[col(d, "config.label") == TRAJECTORY]
     fig, axes = _new(1, ncols=1, w=7.0)
-    ax, drawn = axes[0], False
-    for dtype in sorted(set(col(d, "config.dtype").dropna().astype(str))):
-        dd = d[col(d, "config.dtype") == dtype]
-        curves = {lr: dd[col(dd, "config.learner") == lr] for lr in ("bptt", "sparse-rtrl")}
-        if any(len(v) == 0 for v in curves.values()):
-            continue
-        a, b = ({int(c[0]): c[1] for c in (v.iloc[-1].get("metrics.curve") or []) if c[1] is not None}
-                for v in curves.values())
-        steps = sorted(set(a) & set(b))
-        rel = [max(abs(a[k] - b[k]) / max(abs(a[k]), 1e-300), 1e-18) for k in steps]
-        ax.semilogy(steps, rel, marker=".", ms=2, label=f"{dtype} (seed {int(num(dd, 'config.seed').iloc[0])})")
-        drawn = True
+    ax = axes[0]
+    for dtype, s in sep.items():
+        steps = [k for k, _ in s["curve"]]
+        rel = [max(r, 1e-18) for _, r in s["curve"]]       # log axis: identical losses drawn at 1e-18
+        ax.semilogy(steps, rel, marker=".", ms=2, label=f"{dtype} (seed {s['seed']})")
     ax.axhline(SEPARATION_TOL, color="grey", ls="--", lw=0.8, label=f"separated: {SEPARATION_TOL:g}")
     ax.set_xlabel("training step")
     ax.set_ylabel("|loss bptt - loss sparse-rtrl| / loss")
     ax.set_title("same-seed training: bptt vs sparse-rtrl (a^n b^n, T=32)", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    return fig if drawn else None
+    return fig
 
 
 FIGURES = (

@@ -251,7 +251,7 @@ TRAJECTORY = "train-trajectory"
 def separation(df, preset=TRAJECTORY) -> dict:
     """Per dtype, where bptt's and sparse-rtrl's same-seed training losses separate:
     ``{dtype: {"first": step or None (never, over the steps compared), "steps": n,
-    "max_rel": largest relative difference, "rows": [...]}}``."""
+    "max_rel": largest relative difference, "curve": [(step, relative difference)], "rows": [...]}}``."""
     d = select(df, kind="train", task="anbn")
     if len(d) == 0:
         return {}
@@ -272,6 +272,7 @@ def separation(df, preset=TRAJECTORY) -> dict:
             rel = [abs(a[k] - b[k]) / max(abs(a[k]), 1e-300) for k in steps]
             first = next((k for k, r in zip(steps, rel) if r > SEPARATION_TOL), None)
             out[dtype] = {"first": first, "steps": len(steps), "max_rel": max(rel), "seed": int(seed),
+                          "curve": list(zip(steps, rel)),
                           "rows": show(pd.concat(list(pair.values())), ("metrics.final_loss",))}
             break
     return out
