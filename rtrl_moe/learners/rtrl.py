@@ -5,8 +5,10 @@ the state) forward in time:
 
     P_t = J_h P_{t-1} + J_theta,       dL/dtheta += (dl_t/dh_t) P_t + dl_t/dtheta (direct)
 
-with ``J_h = dh_t/dh_{t-1}`` and ``J_theta = dh_t/dtheta`` from ``torch.func``. Nothing per-step is
-kept, so memory does not depend on T. The output block touches no state: its gradient is taken
+with ``J_h = dh_t/dh_{t-1}`` and ``J_theta = dh_t/dtheta``. On the MoE cell they come from its
+backward written out by hand (:mod:`.moe_jacobian`, ``jacobian="analytic"``, the default there),
+elsewhere from ``torch.func`` (``jacobian="torch.func"``). Nothing per-step is kept, so memory
+does not depend on T. The output block touches no state: its gradient is taken
 directly at each step.
 
 Sparse RTRL uses the routing: unwritten slots are copied, so their rows of P stay as they are, and
@@ -27,7 +29,10 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call, grad, vjp, vmap
 
+from . import moe_jacobian
 from .base import Learner
+
+JACOBIANS = ("auto", "analytic", "torch.func")
 
 
 class DenseRTRL(Learner):
@@ -35,7 +40,7 @@ class DenseRTRL(Learner):
     streaming = True
     uses_torch_func = True
 
-    def __init__(self, model, compile: bool = False):
+    def __init__(self, model, compile: bool = False, jacobian: str = "auto"):
         super().__init__(model)
         self.state_names = model.state_param_names()
         params = dict(model.named_parameters())
@@ -54,6 +59,29 @@ class DenseRTRL(Learner):
             self._jac = self._jac_from_flat
             self._jac_flat_compiled = _compiled(self._jac_flat, self)
             self._readout_compiled = _compiled(self._readout_fn, self)
+        self._layouts: dict = {}
+        # SparseRTRL sets cuda_graph before calling here
+        self.jacobian = self._resolve_jacobian(jacobian, getattr(self, "cuda_graph", False))
+
+    def _resolve_jacobian(self, jacobian: str, cuda_graph: bool) -> str:
+        """``auto``: the hand-derived Jacobian on the MoE cell, unless the step is compiled
+        (compile=True compiles torch.func's) or captured (its expert bookkeeping reads the
+        routing on the host, which a CUDA graph cannot)."""
+        if jacobian not in JACOBIANS:
+            raise ValueError(f"{self.name}: jacobian must be one of {', '.join(JACOBIANS)}, "
+                             f"got {jacobian!r}")
+        routed = moe_jacobian.applies(self.model)
+        if jacobian == "auto":
+            jacobian = "analytic" if routed and not (self.compile or cuda_graph) else "torch.func"
+        if jacobian == "analytic":
+            if not routed:
+                raise ValueError(f"{self.name}: jacobian='analytic' is derived for RecurrentMoE "
+                                 f"only, not {type(self.model).__name__}")
+            if self.compile or cuda_graph:
+                raise ValueError(f"{self.name}: jacobian='analytic' cannot be combined with "
+                                 "compile=True or cuda_graph=True (they use torch.func's)")
+            self._jac = self._jac_analytic
+        return jacobian
 
     # -- the transition as a function of (state params, h) for one example --------------------
     def _transition_single(self, diff, h1, x1):
@@ -108,6 +136,43 @@ class DenseRTRL(Learner):
             return DenseRTRL._jac(self, diff, h, x_t)
         (flat, J_h), aux = self._jac_flat_compiled(diff, h, x_t)
         return (FlatJacobian(flat, diff, self.params), J_h), aux
+
+    def _jac_analytic(self, diff, h, x_t, fw=None):
+        """:meth:`_jac` from :mod:`.moe_jacobian`: J_theta laid out flat in ``diff``'s order."""
+        model = self.model
+        if fw is None:
+            fw = moe_jacobian.forward(model, self._frozen, x_t, h)
+        names = tuple(diff)
+        if names not in self._layouts:
+            self._layouts[names] = moe_jacobian.ParamJacobian(model, names, self.params)
+        layout = self._layouts[names]
+        B = h.shape[0]
+        G = moe_jacobian.basis(model, B, h)
+        flat = self._buffer("J_theta", (B, G.shape[1], layout.n))
+        J_h = moe_jacobian.backward(model, self._frozen, fw, G, layout, flat)
+        aux = (fw.h_new, fw.read, fw.write, fw.experts)
+        if self.sparse:
+            return (FlatJacobian(flat, names, self.params), J_h), aux
+        return self._all_rows(flat, J_h, fw.write, names), aux
+
+    def _all_rows(self, flat, J_h, write, names):
+        """Dense RTRL's Jacobians from the written rows': an unwritten slot is copied (its rows
+        of J_h are the identity's, of J_theta zero)."""
+        B, H, n = flat.shape[0], self.model.H, flat.shape[2]
+        rows = _slot_elements(write, self.model.cfg.d_model)
+        key = ("J_theta_all", (B, H, n))
+        fresh = key not in self._buffers
+        full = self._buffer(*key)
+        if fresh:
+            full.zero_()
+        for b in range(B):      # row copies (a scatter_ over [B, rows, n] is 5x slower)
+            if not fresh:       # zero outside last step's rows already: clear only those
+                full[b].index_fill_(0, self._rows_before[b], 0.0)
+            full[b].index_copy_(0, rows[b], flat[b])
+        self._rows_before = rows
+        J_full = torch.eye(H, dtype=J_h.dtype, device=J_h.device).repeat(B, 1, 1)
+        J_full.scatter_(1, rows.unsqueeze(-1).expand(-1, -1, H), J_h)
+        return FlatJacobian(full, names, self.params), J_full
 
     def _diff_params(self):
         return {n: self.params[n].detach() for n in self.state_names}
@@ -301,11 +366,14 @@ class SparseRTRL(DenseRTRL):
     #: most columns of P per chunk of the update (cache-sized; see :meth:`_chunk_width`)
     CHUNK = 4096
 
-    def __init__(self, model, compile: bool = False, cuda_graph: bool = False):
+    def __init__(self, model, compile: bool = False, cuda_graph: bool = False,
+                 jacobian: str = "auto"):
         if not model.expert_param_groups() and not hasattr(model.cfg, "topk_write"):
             raise ValueError(f"{self.name} needs a routed model (RecurrentMoE); use 'rtrl' "
                              "for the plain RNN")
-        super().__init__(model, compile=compile)
+        #: capture the step in a CUDA graph (see _consume); implies the static step
+        self.cuda_graph = bool(cuda_graph)
+        super().__init__(model, compile=compile, jacobian=jacobian)
         cfg = model.cfg
         self.d = cfg.d_model
         # Fixed-size column set per example: R ∪ W padded with other slots. A padding slot was
@@ -315,8 +383,6 @@ class SparseRTRL(DenseRTRL):
         self._plans: dict = {}
         #: C = all slots in order (m == n_slots): the update reads P in place, no gather
         self._all_columns = not self.read_only and self.m == cfg.n_slots
-        #: capture the step in a CUDA graph (see _consume); implies the static step
-        self.cuda_graph = bool(cuda_graph)
         self._static = self.cuda_graph
         self._graph = None
 

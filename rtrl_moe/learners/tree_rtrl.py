@@ -24,13 +24,15 @@ from collections import deque
 import torch
 
 from ..tree import CircularTree
+from . import moe_jacobian
 from .rtrl import SparseRTRL, _slot_elements
 
 
 class TreeRTRL(SparseRTRL):
     name = "tree-rtrl"
 
-    def __init__(self, model, n: int = 16, flush: str = "auto", compile: bool = False):
+    def __init__(self, model, n: int = 16, flush: str = "auto", compile: bool = False,
+                 jacobian: str = "auto"):
         groups = model.expert_param_groups()
         if not groups:
             raise ValueError("tree-rtrl needs a model with experts (RecurrentMoE)")
@@ -38,7 +40,7 @@ class TreeRTRL(SparseRTRL):
             raise ValueError(f"tree-rtrl buffer n must be >= 1, got {n}")
         if flush not in ("auto", "tree", "replay"):
             raise ValueError(f"tree-rtrl flush must be auto, tree or replay, got {flush!r}")
-        super().__init__(model, compile=compile)
+        super().__init__(model, compile=compile, jacobian=jacobian)
         self.n = int(n)
         self.flush = flush
         expert_names = {name for g in groups for name in g}
@@ -73,13 +75,21 @@ class TreeRTRL(SparseRTRL):
 
     def _consume(self, x_t, y_t):
         B = x_t.shape[0]
-        with torch.no_grad():
-            _, route = self.model.transition(x_t, self.h)
-        active = sorted(set(route.experts.flatten().tolist()))
+        # The routing first: only the active experts' columns are differentiated.
+        if self.jacobian == "analytic":
+            fw = moe_jacobian.forward(self.model, self._frozen, x_t, self.h)
+            experts = fw.experts
+        else:
+            with torch.no_grad():
+                experts = self.model.transition(x_t, self.h)[1].experts
+        active = sorted(set(experts.flatten().tolist()))
         diff = {s: self.params[s].detach() for s in self.core_names}
         for e in active:
             diff.update({s: self.params[s].detach() for s in self.groups[e]})
-        (J_theta, J_h), aux = self._jac(diff, self.h, x_t)
+        if self.jacobian == "analytic":
+            (J_theta, J_h), aux = self._jac_analytic(diff, self.h, x_t, fw=fw)
+        else:
+            (J_theta, J_h), aux = self._jac(diff, self.h, x_t)
         h_new, read, write, _ = aux
         self._lap("jacobian")         # with the routing pre-pass above
 

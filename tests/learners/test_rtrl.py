@@ -18,13 +18,15 @@ CONFIGS = [
 ]
 
 
+@pytest.mark.parametrize("jacobian", ["analytic", "torch.func"])
 @pytest.mark.parametrize("learner", ["rtrl", "sparse-rtrl", "tree-rtrl"])
 @pytest.mark.parametrize("overrides,B,T", CONFIGS)
-def test_rtrl_learners_are_exact(learner, overrides, B, T):
+def test_rtrl_learners_are_exact(learner, overrides, B, T, jacobian):
     model = moe(**overrides)
     x, y = sequence(B, T, 5)
     ref = rm.make_learner("bptt", model).gradient(x, y)
-    L = rm.make_learner(learner, model)
+    L = rm.make_learner(learner, model, jacobian=jacobian)
+    assert L.jacobian == jacobian
     assert_exact(L.gradient(x, y), ref)
     assert L.counters["sensitivity_flops"] > 0
 
