@@ -157,9 +157,10 @@ def _fraction(df: pd.DataFrame) -> tuple[str, str]:
     return (MET if lowest >= MATMUL.at_least else MISSED), text
 
 
-def _floor(df: pd.DataFrame, t: Target, configs) -> tuple[str, str]:
-    """floor_fraction of sparse-rtrl and tree-rtrl, median per learner and batch over the
-    timed records (repeats > 0) of the configs; MET if every median reaches the bar."""
+def _floor(df: pd.DataFrame, t: Target, configs: dict) -> tuple[str, str]:
+    """floor_fraction of sparse-rtrl and tree-rtrl, median per config, learner and batch over
+    the timed records (repeats > 0) of ``configs`` ({name: predicate}); MET if every median
+    reaches the bar. Two configs are never pooled into one median."""
     d = select(df, kind="measure", learner=("sparse-rtrl", "tree-rtrl"))
     if len(d):
         d = d[num(d, "metrics.floor_fraction").notna() & (num(d, "config.repeats") > 0)]
@@ -168,14 +169,19 @@ def _floor(df: pd.DataFrame, t: Target, configs) -> tuple[str, str]:
     if len(d):
         shares = _expert_shares(d)
         keys = series_key(d, with_kwargs=False, with_run=True)
-        d = d[[any(c(k.model_config, shares.get(k, float("nan"))) for c in configs) for k in keys]]
+        which = [next((name for name, c in configs.items()
+                       if c(k.model_config, shares.get(k, float("nan")))), None) for k in keys]
+        d = d.assign(_config=which)
+        d = d[d["_config"].notna()]
     if len(d) == 0:
         return NOT_MEASURED, "no timed `measure` record with metrics.floor_fraction on these configs"
-    grp = col(d, "config.learner").astype(str) + " B=" + num(d, "config.batch").fillna(1).astype(int).astype(str)
+    grp = (d["_config"].astype(str) + " " if len(configs) > 1 else "") + \
+        col(d, "config.learner").astype(str) + " B=" + num(d, "config.batch").fillna(1).astype(int).astype(str)
     per = num(d, "metrics.floor_fraction").groupby(grp, sort=True).median()
     n = grp.value_counts()
     text = "; ".join(f"{k} {v:.2f} ({1 / v:.2f}x the floor, n={n[k]})" for k, v in per.items()) + \
-        " (median floor_fraction per learner and batch)" + load_note(d)
+        (" (median floor_fraction per config, learner and batch)" if len(configs) > 1 else
+         " (median floor_fraction per learner and batch)") + load_note(d)
     return (MET if float(per.min()) >= t.at_least else MISSED), text
 
 
@@ -201,9 +207,10 @@ def evaluate(df: pd.DataFrame) -> list[dict]:
             elif t is EXPERTS16:
                 verdict, text = _speedup(sub, t, _experts16_config)
             elif t is FLOOR_DOC:
-                verdict, text = _floor(sub, t, (_doc_config,))
+                verdict, text = _floor(sub, t, {"docs": _doc_config})
             elif t is FLOOR_D16:
-                verdict, text = _floor(sub, t, (_slots16_config, _experts16_config))
+                verdict, text = _floor(sub, t, {"slots16": _slots16_config,
+                                                       "experts16": _experts16_config})
             else:
                 verdict, text = _fraction(sub)
             out.append({"id": t.id, "target": t.text, "where": where, "verdict": verdict, "measured": text})

@@ -118,6 +118,19 @@ def test_floor_targets_met_and_missed_per_config(tmp_path):
     assert verdicts(load_records(tmp_path / "c", []))["floor-doc-1.3x"] == tg.NOT_MEASURED
 
 
+def test_floor_d16_judges_each_config_apart(tmp_path):
+    """slots16 at 0.9 and experts16 at 0.5: pooled, the median (0.7) would pass the 0.625 bar;
+    per config, experts16 misses it."""
+    slots16 = dict(SLOTS, d_model=16, d_ff=64)
+    experts16 = dict(EXPERTS, d_model=16, d_ff=256)
+    recs = pair(slots16, "sparse-rtrl", "tree-rtrl", 1_000, 900, floor=0.9, seeds=(0, 1, 2, 3)) + \
+        pair(experts16, "sparse-rtrl", "tree-rtrl", 1_000, 900, floor=0.5, run="run-b")
+    row = [r for r in tg.evaluate(load_records(tmp_path, recs)) if r["id"] == "floor-d16-1.6x"][0]
+    assert row["verdict"] == tg.MISSED
+    assert "slots16 sparse-rtrl B=1 0.90" in row["measured"]
+    assert "experts16 sparse-rtrl B=1 0.50" in row["measured"]
+
+
 def test_d16_speedups_are_reported_beside_not_judged(tmp_path):
     recs = pair(dict(SLOTS, d_model=16, d_ff=32), "rtrl", "sparse-rtrl", 2_000, 1_000)
     rows = {r["id"]: r for r in tg.evaluate(load_records(tmp_path, recs))}
