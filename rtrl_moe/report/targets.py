@@ -146,14 +146,17 @@ def _fraction(df: pd.DataFrame) -> tuple[str, str]:
     if len(d):
         shares = _expert_shares(d)
         keys = series_key(d, with_kwargs=False, with_run=True)
-        d = d[[_slots_config(k.model_config, shares[k]) or _experts_config(k.model_config, shares[k])
-               for k in keys]]
+        which = ["slots" if _slots_config(k.model_config, shares[k]) else
+                 "experts" if _experts_config(k.model_config, shares[k]) else None for k in keys]
+        d = d.assign(_config=which)
+        d = d[d["_config"].notna()]
     if len(d) == 0:
         return NOT_MEASURED, f"no `measure` record with {FRACTION} on the speed configs"
-    per = d.groupby(col(d, "config.learner").astype(str), sort=True).apply(
-        lambda g: float(num(g, FRACTION).median()), include_groups=False)
+    # per config and learner: the two configs' records are never pooled into one median
+    grp = d["_config"].astype(str) + " " + col(d, "config.learner").astype(str)
+    per = num(d, FRACTION).groupby(grp, sort=True).median()
     lowest = float(per.min())
-    text = "; ".join(f"{lr} {v:.2f}" for lr, v in per.items()) + " (median per learner)"
+    text = "; ".join(f"{k} {v:.2f}" for k, v in per.items()) + " (median per config and learner)"
     return (MET if lowest >= MATMUL.at_least else MISSED), text
 
 

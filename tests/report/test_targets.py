@@ -118,6 +118,16 @@ def test_floor_targets_met_and_missed_per_config(tmp_path):
     assert verdicts(load_records(tmp_path / "c", []))["floor-doc-1.3x"] == tg.NOT_MEASURED
 
 
+def test_matmul_rate_is_judged_per_config(tmp_path):
+    """sparse-rtrl at 0.9 on the slots config (4 pairs) and 0.3 on the experts config (3):
+    pooled, its median would pass the 50% bar."""
+    recs = pair(SLOTS, "rtrl", "sparse-rtrl", 3_500, 1_000, fraction=0.9, seeds=(0, 1, 2, 3)) + \
+        pair(EXPERTS, "sparse-rtrl", "tree-rtrl", 1_800, 1_000, fraction=0.3, run="run-b")
+    row = [r for r in tg.evaluate(load_records(tmp_path, recs)) if r["id"] == "matmul-50pct"][0]
+    assert row["verdict"] == tg.MISSED
+    assert "slots sparse-rtrl 0.90" in row["measured"] and "experts sparse-rtrl 0.30" in row["measured"]
+
+
 def test_floor_d16_judges_each_config_apart(tmp_path):
     """slots16 at 0.9 and experts16 at 0.5: pooled, the median (0.7) would pass the 0.625 bar;
     per config, experts16 misses it."""
