@@ -110,8 +110,9 @@ def formatted(rows: list) -> list:
 
 
 def figure(tab: dict):
-    """Per model, cosine to BPTT at the longest common length against ms/token and against
-    state bytes; None without the needed records."""
+    """Per model (one row of panels): cosine to BPTT at the longest common length against
+    ms/token and against state bytes, and held-out accuracy (mean, 95% interval over seeds,
+    chance dashed) per task against ms/token; None without the needed records."""
     panels = []
     for mt, rows in sorted(tab.items()):
         cos_keys = [k for k in (rows[0] if rows else {}) if k.startswith("cos T=")]
@@ -121,13 +122,14 @@ def figure(tab: dict):
         pts = [(r["learner"], r["ms/token"], r["state bytes"], r[key]) for r in rows
                if r.get(key) is not None]
         if any(p[1] for p in pts) or any(p[2] for p in pts):
-            panels.append((mt, key, pts))
+            panels.append((mt, key, pts, rows))
     if not panels:
         return None
-    fig = Figure(figsize=(12, 4 * len(panels)), dpi=100)
-    for i, (mt, key, pts) in enumerate(panels):
+    fig = Figure(figsize=(16, 4 * len(panels)), dpi=100)
+    for i, (mt, key, pts, rows) in enumerate(panels):
+        title = "documents MoE" if mt == "moe" else "tanh RNN"
         for j, (xi, xlabel) in enumerate(((1, "ms/token at T=256"), (2, "learner state (bytes)"))):
-            ax = fig.add_subplot(len(panels), 2, 2 * i + j + 1)
+            ax = fig.add_subplot(len(panels), 3, 3 * i + j + 1)
             for lab, *vals in pts:
                 x, y = vals[xi - 1], vals[2]
                 if x:
@@ -138,8 +140,32 @@ def figure(tab: dict):
                 ax.set_xscale("log")
             ax.set_xlabel(xlabel)
             ax.set_ylabel(f"cosine to BPTT ({key[4:]})")
-            ax.set_title(f"{'documents MoE' if mt == 'moe' else 'tanh RNN'}: bias vs cost",
-                         fontsize=10)
+            ax.set_title(f"{title}: bias vs cost", fontsize=10)
             ax.grid(True, alpha=0.3)
+        _accuracy_panel(fig.add_subplot(len(panels), 3, 3 * i + 3), rows, title)
     fig.tight_layout()
     return fig
+
+
+def _accuracy_panel(ax, rows: list, title: str) -> None:
+    """Held-out accuracy per task against ms/token (learners without a time are left out)."""
+    for task, marker in (("anbn", "o"), ("haystack", "s")):
+        pts = [(r["learner"], r["ms/token"], r[f"{task} acc"], r[f"{task} ±95%"]) for r in rows
+               if r.get("ms/token") and r.get(f"{task} acc") is not None]
+        if not pts:
+            continue
+        err = [h if h == h else 0.0 for *_, h in pts]
+        line = ax.errorbar([p[1] for p in pts], [p[2] for p in pts], yerr=err, fmt=marker,
+                           ms=4, capsize=2, label=task)
+        for lab, x, y, _ in pts:
+            ax.annotate(lab, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        chance = [r[f"{task} chance"] for r in rows if r.get(f"{task} chance") is not None]
+        if chance:
+            ax.axhline(chance[0], ls="--", lw=0.8, color=line[0].get_color())
+    ax.set_xscale("log")
+    ax.set_xlabel("ms/token at T=256")
+    ax.set_ylabel("held-out accuracy (95% interval; chance dashed)")
+    ax.set_title(f"{title}: accuracy vs cost", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)

@@ -40,7 +40,11 @@ def test_rows_per_learner_and_window_with_intervals(tmp_path):
     acc, half = rows["snap-1"]["anbn acc"], rows["snap-1"]["anbn ±95%"]
     assert math.isclose(acc, 0.9) and math.isclose(half, 4.303 * 0.1 / math.sqrt(3))
     assert rows["snap-1"]["anbn chance"] == 0.5 and rows["snap-1"]["haystack seeds"] == 0
-    assert frontier.figure(tab) is not None
+    fig = frontier.figure(tab)
+    assert fig is not None
+    acc = fig.axes[2]           # the accuracy panel: one point per learner with a time
+    assert acc.get_ylabel().startswith("held-out accuracy")
+    assert sorted(t.get_text() for t in acc.texts) == ["snap-1", "tbptt (k:16)", "tbptt (k:4)"]
 
 
 def test_nothing_without_frontier_records(tmp_path):
