@@ -22,7 +22,8 @@ COLORS = {"jacobian": "#1f77b4", "update": "#ff7f0e", "readout": "#2ca02c", "oth
 
 
 def _config_label(model: dict, batch) -> str:
-    keys = ("d_model", "n_slots", "n_experts", "topk", "topk_read", "topk_write")
+    keys = ("d_model", "n_slots", "n_experts", "topk", "topk_read", "topk_write",  # the MoE
+            "cell", "hidden")                                                      # the RNN
     return ", ".join(f"{k} {model[k]}" for k in keys if k in model) + f", B={int(batch)}"
 
 

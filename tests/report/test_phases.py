@@ -27,3 +27,12 @@ def test_bars_per_config_with_floor_fraction(tmp_path):
 def test_no_bars_without_phase_records(tmp_path):
     assert phases.bars(load_records(tmp_path, synth.measure_records())) == []
     assert phases.figure([]) is None
+
+
+def test_a_plain_rnn_bar_names_its_config(tmp_path):
+    rnn = {"d_in": 8, "d_out": 8, "hidden": 64, "cell": "tanh"}
+    r = _rec("rtrl", rnn, 256, {"jacobian": 1e6, "update": 1e6, "readout": 0, "other": 0},
+             2e6, 1e6)
+    r["config"]["model_type"] = "rnn"
+    rows = phases.bars(load_records(tmp_path, [r]))
+    assert rows[0]["config"] == "cell tanh, hidden 64, B=1"
