@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from .checks.accuracy import t95
 from .data import col, kwargs_json, num, select
@@ -138,6 +139,7 @@ def figure(tab: dict):
                                 textcoords="offset points")
             if any(p[xi] for p in pts):
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel(xlabel)
             ax.set_ylabel(f"cosine to BPTT ({key[4:]})")
             ax.set_title(f"{title}: bias vs cost", fontsize=10)
@@ -163,6 +165,8 @@ def _accuracy_panel(ax, rows: list, title: str) -> None:
         if chance:
             ax.axhline(chance[0], ls="--", lw=0.8, color=line[0].get_color())
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(0.0, 1.02)      # 3-seed intervals overshoot [0, 1]; the table has them whole
     ax.set_xlabel("ms/token at T=256")
     ax.set_ylabel("held-out accuracy (95% interval; chance dashed)")
     ax.set_title(f"{title}: accuracy vs cost", fontsize=10)
