@@ -111,7 +111,7 @@ def _hanging_sweep(tmp_path, tiny):
     proc = subprocess.Popen([sys.executable, "-m", "rtrl_moe.bench", "sweep", "--points",
                              str(points), "--out", str(tmp_path / "r.jsonl"), "--force"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_ctrl_c_default)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         dirs = list(tmp.glob("rtrl_moe_point_*"))
@@ -145,3 +145,10 @@ def test_no_worker_and_no_temp_folder_outlive_the_sweep(tmp_path, tiny, sig):
         err = proc.stderr.read()
         assert "Traceback" not in err and "error: interrupted" in err, err
         assert proc.returncode == 130
+
+
+def _ctrl_c_default():
+    """In the child: SIGINT back to its default. A shell starts background jobs (``pytest &``,
+    nohup) with SIGINT ignored, the child inherits that, and Python then installs no Ctrl-C
+    handler, so the sweep would never see the interrupt these tests send."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

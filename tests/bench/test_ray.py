@@ -172,7 +172,8 @@ def _driver(tmp_path, points, out, *extra):
     env = {**os.environ, **HOOKS, "TMPDIR": str(tmp), "RAY_TMPDIR": "/tmp"}
     return subprocess.Popen([sys.executable, "-c", CLEAN_CLI, "sweep", "--points", str(points),
                              "--out", str(out), "--executor", "ray", *extra], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), tmp
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_default), tmp
 
 
 def _wait_for(cond, what, proc, seconds=90):
@@ -267,3 +268,10 @@ def test_ray_flags_without_executor_ray_are_one_line_and_exit_2(tmp_path, flag, 
     rc = bench_main(["sweep", "--preset", "quick", "--out", str(tmp_path / "r.jsonl"), *flag])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and err == [f"error: argument {flag[0]}: only with --executor ray"]
+
+
+def _ctrl_c_default():
+    """In the child: SIGINT back to its default. A shell starts background jobs (``pytest &``,
+    nohup) with SIGINT ignored, the child inherits that, and Python then installs no Ctrl-C
+    handler, so the sweep would never see the interrupt these tests send."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
