@@ -56,8 +56,6 @@ def _rate(text: str) -> float:
     return v
 
 
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m ponderttt.experiments.frontier",
                 description="Loss vs average cost per chunk on held-out chunks: fixed actions, "

@@ -139,21 +139,26 @@ def load_note(rows: pd.DataFrame) -> str:
             f"{float(load.max()):.1f}")
 
 
+def _tag_configs(d: pd.DataFrame, configs: dict) -> pd.DataFrame:
+    """The rows of ``d`` on one of ``configs`` ({name: predicate}), with that name in column
+    ``_config``: a target's medians are taken per config, never over two pooled."""
+    shares = _expert_shares(d)
+    keys = series_key(d, with_kwargs=False, with_run=True)
+    which = [next((name for name, c in configs.items()
+                   if c(k.model_config, shares.get(k, float("nan")))), None) for k in keys]
+    d = d.assign(_config=which)
+    return d[d["_config"].notna()]
+
+
 def _fraction(df: pd.DataFrame) -> tuple[str, str]:
     d = select(df, kind="measure", learner=("rtrl", "sparse-rtrl", "tree-rtrl"))
     if len(d):
         d = d[num(d, FRACTION).notna()]
     if len(d):
-        shares = _expert_shares(d)
-        keys = series_key(d, with_kwargs=False, with_run=True)
-        which = ["slots" if _slots_config(k.model_config, shares[k]) else
-                 "experts" if _experts_config(k.model_config, shares[k]) else None for k in keys]
-        d = d.assign(_config=which)
-        d = d[d["_config"].notna()]
+        d = _tag_configs(d, {"slots": _slots_config, "experts": _experts_config})
     if len(d) == 0:
         return NOT_MEASURED, f"no `measure` record with {FRACTION} on the speed configs"
-    # per config and learner: the two configs' records are never pooled into one median
-    grp = d["_config"].astype(str) + " " + col(d, "config.learner").astype(str)
+    grp = d["_config"] + " " + col(d, "config.learner").astype(str)
     per = num(d, FRACTION).groupby(grp, sort=True).median()
     lowest = float(per.min())
     text = "; ".join(f"{k} {v:.2f}" for k, v in per.items()) + " (median per config and learner)"
@@ -170,21 +175,15 @@ def _floor(df: pd.DataFrame, t: Target, configs: dict) -> tuple[str, str]:
         if "_kw" in d.columns:           # the eager learners; compile=True is its own opt-in
             d = d[~d["_kw"].astype(str).str.contains('"compile": true')]
     if len(d):
-        shares = _expert_shares(d)
-        keys = series_key(d, with_kwargs=False, with_run=True)
-        which = [next((name for name, c in configs.items()
-                       if c(k.model_config, shares.get(k, float("nan")))), None) for k in keys]
-        d = d.assign(_config=which)
-        d = d[d["_config"].notna()]
+        d = _tag_configs(d, configs)
     if len(d) == 0:
         return NOT_MEASURED, "no timed `measure` record with metrics.floor_fraction on these configs"
-    grp = (d["_config"].astype(str) + " " if len(configs) > 1 else "") + \
-        col(d, "config.learner").astype(str) + " B=" + num(d, "config.batch").fillna(1).astype(int).astype(str)
+    grp = d["_config"] + " " + col(d, "config.learner").astype(str) + " B=" + \
+        num(d, "config.batch").fillna(1).astype(int).astype(str)
     per = num(d, "metrics.floor_fraction").groupby(grp, sort=True).median()
     n = grp.value_counts()
     text = "; ".join(f"{k} {v:.2f} ({1 / v:.2f}x the floor, n={n[k]})" for k, v in per.items()) + \
-        (" (median floor_fraction per config, learner and batch)" if len(configs) > 1 else
-         " (median floor_fraction per learner and batch)") + load_note(d)
+        " (median floor_fraction per config, learner and batch)" + load_note(d)
     return (MET if float(per.min()) >= t.at_least else MISSED), text
 
 
@@ -213,7 +212,7 @@ def evaluate(df: pd.DataFrame) -> list[dict]:
                 verdict, text = _floor(sub, t, {"docs": _doc_config})
             elif t is FLOOR_D16:
                 verdict, text = _floor(sub, t, {"slots16": _slots16_config,
-                                                       "experts16": _experts16_config})
+                                                "experts16": _experts16_config})
             else:
                 verdict, text = _fraction(sub)
             out.append({"id": t.id, "target": t.text, "where": where, "verdict": verdict, "measured": text})
