@@ -283,6 +283,43 @@ def docs() -> list[PointConfig]:
     return _cpu_threads(pts)
 
 
+#: lengths of the scale claims (000's "practical up to 100K", 000/002's "BPTT fails at 10K")
+SCALE_T = (10_000, 50_000, 100_000)
+#: tree-rtrl buffer sizes for 002's "O(log n) lazy Jacobian products", timed at one T >= 2n
+TREE_N = (4, 8, 16, 32, 64, 128)
+TREE_N_T = 256
+
+
+def docs_scale() -> list[PointConfig]:
+    """The documents' scale and FLOP-ratio claims on their model (DOC, one thread, B = 1),
+    declared before the data. In pieces by label, about an hour in all on one core (the
+    100,000-token point alone ~25 min):
+
+    * ``docs-scale-memory``: single-pass memory points (``repeats=0``, the record's ``wall_s``
+      is the time) of sparse-rtrl at 10,000, 50,000 and 100,000 tokens, tree-rtrl and bptt at
+      10,000, no budget (does it complete, what does it hold);
+    * ``docs-scale-budget``: bptt at 10,000 under ``docs-budget``'s 256 MiB;
+    * ``docs-tree-n``: tree-rtrl timed over buffer sizes n in :data:`TREE_N` at T = 256 (every
+      buffer wraps), 3 seeds;
+    * ``docs-dense-sparse``: rtrl vs sparse-rtrl timed at T = 64, 3 pairs (seeds interleaved),
+      for the FLOP-ratio claims (the analytic FLOPs ride in every record)."""
+    pts: list[PointConfig] = []
+    pts += [_mem("bptt", SCALE_T[0], model=DOC, label="docs-scale-budget",
+                 budget_mb=CPU_BUDGET_DOC_MB, timeout_s=1800)]
+    pts += [_mem(lr, SCALE_T[0], model=DOC, label="docs-scale-memory", timeout_s=3600)
+            for lr in ("bptt", "tree-rtrl")]
+    pts += [_mem("sparse-rtrl", T, model=DOC, label="docs-scale-memory", timeout_s=3 * 3600)
+            for T in SCALE_T]
+    for seed in PAIR_SEEDS:
+        pts += [_time(lr, 64, model=DOC, label="docs-dense-sparse", repeats=3, seed=seed,
+                      timeout_s=1800) for lr in ("rtrl", "sparse-rtrl")]
+    for seed in PAIR_SEEDS:
+        pts += [_time("tree-rtrl", TREE_N_T, model=DOC, label="docs-tree-n", repeats=3,
+                      seed=seed, timeout_s=1800).replace(learner_kwargs={"n": n})
+                for n in TREE_N]
+    return _cpu_threads(pts)
+
+
 #: the plain tanh RNN of the frontier (RFLO's derivation needs the tanh form)
 RNN_TANH = {"hidden": 64, "cell": "tanh"}
 #: (learner, kwargs) on the frontier: exact, the documents' inexact formula, the
@@ -344,7 +381,8 @@ def gpu() -> list[PointConfig]:
 
 PRESETS: dict[str, Callable[[], list[PointConfig]]] = {"quick": quick, "long": long,
                                                         "full": full, "gpu": gpu, "train": train,
-                                                        "docs": docs, "frontier": frontier}
+                                                        "docs": docs, "frontier": frontier,
+                                                        "docs-scale": docs_scale}
 
 
 def get_preset(name: str) -> list[PointConfig]:
