@@ -7,6 +7,8 @@ from .learners import LEARNERS, Learner, learner_class, make_learner
 from .moe import MoEConfig, RecurrentMoE, Route
 from .rnn import RecurrentRNN, RNNConfig
 from .tasks import TASKS, make_task
+from .upstream import UpstreamConfig, UpstreamMoE
 
 __all__ = ["LEARNERS", "Learner", "MoEConfig", "RNNConfig", "RecurrentMoE", "RecurrentRNN",
-           "Route", "TASKS", "flops", "learner_class", "make_learner", "make_task"]
+           "Route", "TASKS", "UpstreamConfig", "UpstreamMoE", "flops", "learner_class",
+           "make_learner", "make_task"]
