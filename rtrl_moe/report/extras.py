@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import figures, frontier, phases, ponder, ponder_frontier
+from . import figures, frontier, phases, ponder, ponder_frontier, twin
+from .evidence import NOT_MEASURED
+
+#: what 004's verdicts rest on: the document's own commands, run on our torch rebuild
+PONDER_AS_DOCUMENTED = ("; the document's commands as written, on our torch rebuild (TTT-Linear update on a "
+                        "random-init GPT-2; the seed's UPDATE_k is k Adam steps on all weights)")
+PONDER_ON_BENCH = ("not measured: the bench's stronger test of 004 (a pretrained backbone, loss scored before "
+                   "each chunk's update, seeds) is not run yet; the frontier section below is a pipeline "
+                   "check on a random-init GPT-2")
 
 
 def _figure(fig, kind: str, title: str, caption: str):
@@ -30,7 +38,12 @@ def ponder_claims(df: pd.DataFrame) -> list[dict]:
                                  "commit": None, "stale": None,
                                  "stale_reason": "ponderttt records carry no rtrl_moe fingerprint"}
                                 for r in c.records],
-                    "stale": None, "stale_reason": "ponderttt's code is not fingerprinted"})
+                    "stale": None, "stale_reason": "ponderttt's code is not fingerprinted",
+                    **twin.two_verdicts(
+                        {"verdict": c.verdict, "basis": "measured" if c.verdict != NOT_MEASURED else "not run",
+                         "text": (c.measured or "not measured") + PONDER_AS_DOCUMENTED, "pieces": [],
+                         "script": "the quick start's commands (ponderttt.experiments.document)", "records": []},
+                        {"verdict": NOT_MEASURED, "text": PONDER_ON_BENCH}, c.id)})
     return out
 
 

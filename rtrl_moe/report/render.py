@@ -10,11 +10,11 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from . import extras, figures, targets, twin
+from . import as_documented, extras, figures, headline, targets, twin
 from .claims import CLAIMS, Claim
 from .curves import memo
 from .data import col, machine_label, num
-from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, VERDICTS, Evidence
+from .evidence import NOT_MEASURED, Evidence
 from .fmt import fmt_bytes
 from .workload import config_label
 
@@ -31,8 +31,7 @@ COMMANDS = (
     ("measure on a GPU machine", "python -m rtrl_moe.bench sweep --preset gpu"),
     ("regenerate this report from results/", "python -m rtrl_moe.bench report --results results/ --out reports/"),
 )
-VERDICT_CLASS = {CONFIRMED: "confirmed", REFUTED: "refuted", PARTIAL: "partial",
-                 NOT_MEASURED: "notmeasured"}
+VERDICT_CLASS = dict(headline.CLASS)
 
 
 @dataclass
@@ -180,27 +179,56 @@ def context(df: pd.DataFrame, loader: str) -> dict:
         for f in s.figures:
             fig_anchor.setdefault(f.kind, f.anchor)
     claims = []
-    for cl, ev in results:
-        obj = twin.claim_object(cl, ev)
-        claims.append({"obj": obj, **twin.display(obj),"id": cl.id, "anchor": f"claim-{cl.id}", "source": cl.source, "quote": cl.quote,
-                       "also": list(cl.also), "documented": cl.documented, "reading": cl.reading,
-                       "measured": cl.measured, "test": cl.test, "verdict": ev.verdict,
-                       "vclass": VERDICT_CLASS[ev.verdict], "measured_text": ev.measured_text,
-                       "notes": list(ev.notes), "rows": ev.rows, "row_cols": _row_cols(ev.rows),
-                       "figure": fig_anchor.get(ev.figure) if ev.figure else None,
-                       "figure_kind": ev.figure})
-    counts = {v: sum(1 for x in claims if x["verdict"] == v) for v in VERDICTS}
+    with memo(df):
+        for cl, ev in results:
+            obj = twin.claim_object(cl, ev, as_documented.judge(cl.id, df))
+            claims.append({"obj": obj, **twin.display(obj), "id": cl.id, "anchor": f"claim-{cl.id}",
+                           "source": cl.source, "quote": cl.quote, "also": list(cl.also),
+                           "documented": cl.documented, "reading": cl.reading, "measured": cl.measured,
+                           "test": cl.test, "verdict": obj["verdict"], "on_bench": ev.verdict,
+                           "vclass": VERDICT_CLASS[obj["verdict"]], "measured_text": ev.measured_text,
+                           "notes": list(ev.notes), "rows": ev.rows, "row_cols": _row_cols(ev.rows),
+                           "figure": fig_anchor.get(ev.figure) if ev.figure else None,
+                           "figure_kind": ev.figure})
     ponder_claims = extras.ponder_claims(df)
+    objs = [c["obj"] for c in claims] + ponder_claims
+    plain = {c["id"]: c["documented"] for c in claims}
     return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
             "ponder": ponder_claims, "frontier": extras.frontier_section(df),
             "ponder_frontier": extras.ponder_frontier_section(df),
             "phases": extras.phases_section(df),
-            "claims": claims, "claims_json": twin.dumps([c["obj"] for c in claims] + ponder_claims),
-            "counts": counts, "verdicts": VERDICTS, "vclass": VERDICT_CLASS,
+            "claims": claims, "claims_json": twin.dumps(objs),
+            "counts": headline.tally(objs), "n_claims": len(objs), "tally": headline.tally_sentence(objs),
+            "verdicts": headline.HEADLINE_VERDICTS, "vclass": VERDICT_CLASS,
+            "first_screen": headline.first_screen(objs, plain), "caveats": caveats(df),
             "sections": secs, "not_measured": not_measured_list(results, df, secs),
             "targets": targets.evaluate(df), "tclass": {targets.MET: "confirmed", targets.MISSED: "refuted",
                                                    targets.NOT_MEASURED: "notmeasured", targets.REPORTED: "partial"},
-            "sources": sorted(set(cl.source for cl, _ in results))}
+            "sources": sorted(set(cl.source for cl, _ in results) | {c["source"] for c in ponder_claims})}
+
+
+def caveats(df: pd.DataFrame) -> list[str]:
+    """What a reader must know before trusting a row: said from the records, not assumed."""
+    cuda = bool(len(df)) and (col(df, "config.device").fillna("cpu").astype(str) == "cuda").any()
+    upstream = bool(len(df)) and (col(df, "config.kind").astype(str) == "protocol").any()
+    return [
+        ("GPU and CPU records both present: each row says which device its records come from" if cuda else
+         "CPU only: no GPU record in results/, so every figure the documents measured with "
+         "torch.cuda.max_memory_allocated is compared with its nearest CPU metric"),
+        "memory: tensor_bytes_peak (exact count of what the learner holds) is the bench's metric; rss_peak "
+        "(process resident memory) is shown beside it; the documents' MB figures are CUDA allocator or "
+        "process figures from another machine",
+        "a re-implementation: rtrl_moe is written from the documents and a reading of the upstream code, not "
+        "the authors' code; 'on the bench' verdicts rest on our model of the documents' config, "
+        "'as documented' ones on the document's own protocol",
+        ("the `upstream` variant (rtrl_moe.UpstreamMoE, docs/UPSTREAM.md) follows upstream's model "
+         "structure and parameter count; the protocols preset runs the documents' experiments on it"
+         if upstream else "no protocol records in results/: every 'as documented' verdict that needs a "
+                          "re-run of a document's script is NOT MEASURED (arithmetic figures are recomputed)"),
+        "NOT REPRODUCED ON THE BENCH: refuted on our re-implementation only, never a refutation of the "
+        "authors' code; REFUTED: refuted under the document's own protocol, or by arithmetic that holds "
+        "of any implementation",
+    ]
 
 
 def _row_cols(rows: list) -> list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+from .evidence import NOT_MEASURED
 from .fmt import fmt_bytes
 
 
@@ -45,7 +46,13 @@ def stale_of(records: list) -> tuple:
     return False, "every record measured on the current code"
 
 
-def claim_object(cl, ev) -> dict:
+def claim_object(cl, ev, as_doc=None) -> dict:
+    """The claim's object: ``on_bench`` is its check on the bench's workload (``ev``),
+    ``as_documented`` the document's own protocol (``as_doc``, an as_documented.Judgement), and
+    ``verdict``/``why`` the two joined (headline.py)."""
+    from .as_documented import STATEMENT, Judgement
+    if as_doc is None:
+        as_doc = Judgement(NOT_MEASURED, STATEMENT, "not judged under the document's protocol")
     rule = cl.rule
     doc = ({"value": rule.documented, "unit": rule.unit} if rule is not None and rule.documented is not None
            else None)
@@ -56,11 +63,19 @@ def claim_object(cl, ev) -> dict:
     ratio = _num(ev.ratio) if doc and meas else None
     stale, why = stale_of(ev.records)
     return {"id": cl.id, "source": cl.source, "quote": cl.quote, "documented": doc, "measured": meas,
-            "ratio": ratio, "verdict": ev.verdict, "rule": rule.as_text() if rule else cl.test,
+            "ratio": ratio, "rule": rule.as_text() if rule else cl.test,
             "workload": cl.workload.as_dict() if cl.workload else None,
             "records": [{"record": r["record"], "run_id": r["run_id"], "commit": r["commit"],
                          "stale": r["stale"], "stale_reason": r["stale_reason"]} for r in ev.records],
-            "stale": stale, "stale_reason": why}
+            "stale": stale, "stale_reason": why, **two_verdicts(as_doc.as_dict(), {
+                "verdict": ev.verdict, "text": ev.measured_text}, cl.id)}
+
+
+def two_verdicts(as_doc: dict, on_bench: dict, claim_id: str) -> dict:
+    """The fields a claim object adds for its two verdicts (one shape for every document)."""
+    from .headline import headline
+    verdict, why = headline(as_doc["verdict"], on_bench["verdict"], claim_id)
+    return {"as_documented": as_doc, "on_bench": on_bench, "verdict": verdict, "why": why}
 
 
 def display(obj: dict) -> dict:

@@ -8,7 +8,8 @@ from rtrl_moe.report.claims import CLAIMS
 from rtrl_moe.report.twin import stale_of
 
 FIELDS = {"id", "source", "quote", "documented", "measured", "ratio", "verdict", "rule", "workload", "records",
-          "stale", "stale_reason"}
+          "stale", "stale_reason", "as_documented", "on_bench", "why"}
+TWO = {"verdict", "basis", "text", "pieces", "script", "records"}
 
 
 def test_claims_json_objects(built_report):
@@ -19,6 +20,9 @@ def test_claims_json_objects(built_report):
     assert [o["id"] for o in objs] == [cl.id for cl in CLAIMS]
     assert all(set(o) == FIELDS and o["source"].startswith("004_")
                for o in everything if o["id"].startswith("004-"))
+    for o in everything:   # both verdicts on every claim of 000-004, in one shape
+        assert set(o["as_documented"]) == TWO and {"verdict", "text"} <= set(o["on_bench"]), o["id"]
+        assert o["why"] or o["verdict"] == o["on_bench"]["verdict"], o["id"]
     for o in objs:
         assert set(o) == FIELDS, o["id"]
         if o["measured"] and o["documented"]:

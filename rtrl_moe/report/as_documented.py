@@ -1,0 +1,188 @@
+"""The first of a claim's two verdicts: does the documented number reproduce under the
+document's own protocol (its script's task, model, comparison, metric and steps)?
+
+Three sources, in this order, each named in the verdict's ``basis``:
+
+* ``measured``: a piece of the ``protocols`` preset re-ran the script's experiment
+  (``rtrl_moe.protocols``; its checks and the claims each piece speaks to are in
+  ``report/protocol_checks.py``, ``CHECKS`` and ``DOCUMENTED``);
+* ``arithmetic`` / ``constant``: the documented figure is tensor-size arithmetic or a constant the
+  script prints, not a measurement. Its arithmetic is recomputed here (:data:`ARITHMETIC`), so the
+  row says what the number is and whether the sum is right; whether the claim it supports holds
+  is the other verdict's business (``on_bench``);
+* ``not run``: the document names a script or run for the figure but no protocol piece re-runs it
+  here (the reason is given); ``statement``: the sentence has no documented experiment behind
+  it, so only the bench's test speaks to it.
+
+The second verdict, ``on_bench``, is the claim's check on the bench's stronger workload
+(``claims.py``); ``headline.py`` joins the two.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .evidence import CONFIRMED, NOT_MEASURED, REFUTED, Evidence, combine
+
+MEASURED, ARITH, CONSTANT, NOT_RUN, STATEMENT = "measured", "arithmetic", "constant", "not run", "statement"
+MiB, KB, GB = 2 ** 20, 1e3, 1e9
+
+
+@dataclass(frozen=True)
+class Sum:
+    """One documented figure that is arithmetic: ``expr`` evaluates to ``value``; the document
+    wrote ``documented`` (same unit). Right when within ``tol`` (relative): the documents round
+    (0.0005 MB for 488 B), so 15% by default; a sum off by more is REFUTED as arithmetic."""
+    expr: str
+    value: float
+    documented: float
+    unit: str
+    what: str                       # what the number is the size of
+    tol: float = 0.15
+    basis: str = ARITH
+
+    @property
+    def right(self) -> bool:
+        return abs(self.value - self.documented) <= self.tol * abs(self.documented)
+
+
+def _s(expr: str, documented: float, unit: str, what: str, **kw) -> Sum:
+    # the expression is the document's own sum, evaluated here rather than typed as a result
+    return Sum(expr, float(eval(expr, {"__builtins__": {}}, {"MiB": MiB, "KB": KB, "GB": GB})),
+               documented, unit, what, **kw)
+
+
+HIDDEN_128 = "T x H x 4 B of a hidden state of H = 128 float32 numbers per step"
+#: claim id -> the sums its documented figure is made of (documents 002 and 003 state them)
+ARITHMETIC: dict[str, tuple[Sum, ...]] = {
+    "000-mem-per-token": (_s("82.3 / 10000", 0.0082, "MB/token", "the peak (82.3 MB) divided by the length; "
+                                                                  "a mean, not a marginal cost"),),
+    "002-bptt-growth": (_s("1024 * 128 * 4 / MiB", 0.5, "MiB", HIDDEN_128 + " (demo_memory_advantage.py)"),),
+    "002-bptt-100k": (_s("100000 * 128 * 4 / MiB", 50, "MiB", HIDDEN_128 + ", extrapolated"),),
+    "002-rtrl-0.0005": (_s("128 * 4 / MiB", 0.0005, "MiB", "one hidden state of 128 float32 numbers: a "
+                                                             "constant, not RTRL's sensitivities", basis=CONSTANT),),
+    "002-rtrl-unchanged": (_s("128 * 4 / MiB", 0.0005, "MiB", "the same constant at every length",
+                              basis=CONSTANT),),
+    "002-ratio-10k": (_s("10000 * 128 * 4 / MiB", 4.9, "MiB", HIDDEN_128),
+                      _s("(10000 * 128 * 4) / (128 * 4)", 9800, "x", "T itself: the ratio of T states to one")),
+    "002-ratio-100k": (_s("100000 * 128 * 4 / MiB", 48.8, "MiB", HIDDEN_128),
+                       _s("(100000 * 128 * 4) / (128 * 4)", 97600, "x", "T itself")),
+    "002-bptt-1m": (_s("1000000 * 128 * 4 / MiB", 500, "MiB", HIDDEN_128),),
+    "003-scalars": (_s("128 * 128", 16384, "scalars", "T x H at T = H = 128"),
+                    _s("128", 128, "scalars", "one hidden state")),
+    "003-128x": (_s("(128 * 128) / 128", 128, "x", "T at T = 128"),),
+    "003-table-64": (_s("64 * 128 * 4 / KB", 32, "KB", HIDDEN_128, tol=0.1),
+                     _s("128 * 4", 512, "B", "one hidden state", basis=CONSTANT)),
+    "003-table-128": (_s("128 * 128 * 4 / KB", 64, "KB", HIDDEN_128, tol=0.1),
+                      _s("128 * 4", 512, "B", "one hidden state", basis=CONSTANT)),
+    "003-table-1k": (_s("1000 * 128 * 4 / MiB", 0.5, "MiB", HIDDEN_128),
+                     _s("128 * 4", 512, "B", "one hidden state", basis=CONSTANT)),
+    "003-table-1m": (_s("1e6 * 128 * 4 / GB", 0.5, "GB", HIDDEN_128),
+                     _s("128 * 4", 512, "B", "one hidden state", basis=CONSTANT)),
+    "003-table-1b": (_s("1e9 * 128 * 4 / GB", 500, "GB", HIDDEN_128),
+                     _s("128 * 4", 512, "B", "one hidden state", basis=CONSTANT)),
+    "003-512b-constant": (_s("128 * 4", 512, "B", "one hidden state of H = 128 float32", basis=CONSTANT),),
+    "003-dna-bptt": (_s("3e9 * 128 * 4 / 1e12", 1.5, "TB", HIDDEN_128 + " at T = 3 x 10^9"),),
+    "003-dna-rtrl": (_s("128 * 4", 512, "B", "one hidden state", basis=CONSTANT),),
+    "003-llm-bptt": (_s("1e6 * 2048 * 4 / GB", 8, "GB", "T x H x 4 B at T = 10^6, H = 2048"),),
+    "003-llm-rtrl": (_s("2048 * 4 / KB", 8, "KB", "one hidden state of 2048 float32", basis=CONSTANT),
+                     _s("(1e6 * 2048 * 4) / (2048 * 4)", 3000, "x",
+                        "the document's own two figures, 8 GB over 8 KB")),
+    "003-0.25x": (_s("0.5 * 0.5", 0.25, "x", "the read fraction times the write fraction"),),
+    "003-H128": (_s("32 * 4", 128, "", "d_model x n_slots"),),
+}
+
+#: claims whose documented figure comes from a named script or run this bench does not re-run,
+#: with the reason (the protocols preset covers the others)
+NOT_RUN_REASON: dict[str, str] = {
+    "000-gpu-speedup": "a GPU speed figure: no GPU is lent to this bench's runs",
+    "003-gpu-1m": "a GPU out-of-memory point: no GPU records",
+    "001-anbn-rtrl-95": "train_anbn.py's RTRL run is 5,000 steps of the upstream code (hours here); "
+                        "not run under its protocol",
+    "001-anbn-bptt-95": "train_anbn.py's BPTT run is 5,000 steps of the upstream model; not yet a protocol piece",
+}
+
+
+@dataclass
+class Judgement:
+    """One of a claim's two verdicts, as ``claims.json`` carries it."""
+    verdict: str
+    basis: str
+    text: str
+    pieces: list = field(default_factory=list)     # protocol pieces behind a measured verdict
+    script: str = ""
+    records: list = field(default_factory=list)
+    value: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"verdict": self.verdict, "basis": self.basis, "text": self.text, "pieces": list(self.pieces),
+                "script": self.script, "records": list(self.records)}
+
+
+def _protocols():
+    """(CHECKS, DOCUMENTED) of the protocols preset; empty where that module is absent."""
+    try:
+        from . import protocol_checks
+    except ImportError:
+        return {}, {}
+    return getattr(protocol_checks, "CHECKS", {}), getattr(protocol_checks, "DOCUMENTED", {})
+
+
+def pieces_of(claim_id: str, documented: dict | None = None) -> list[str]:
+    """The protocol pieces that speak to a claim, in the preset's order."""
+    documented = _protocols()[1] if documented is None else documented
+    return [p for p, d in documented.items() if claim_id in (d.get("claims") or ())]
+
+
+def arithmetic(claim_id: str) -> Judgement | None:
+    sums = ARITHMETIC.get(claim_id)
+    if not sums:
+        return None
+    parts = [Evidence(CONFIRMED if s.right else REFUTED,
+                      f"{s.expr} = {s.value:,.6g} {s.unit}".strip()
+                      + (f" (documented {s.documented:,.6g}{' ' + s.unit if s.unit else ''})" if not s.right else "")
+                      + f": {s.what}") for s in sums]
+    basis = CONSTANT if all(s.basis == CONSTANT for s in sums) else ARITH
+    verdict = combine(parts)
+    lead = ("the documented figure is a constant the script prints" if basis == CONSTANT else
+            "the documented figure is arithmetic, not a measurement")
+    right = "its sum is right" if verdict == CONFIRMED else "its sum is wrong"
+    return Judgement(verdict, basis, f"{lead}; {right}: " + "; ".join(p.measured_text for p in parts))
+
+
+def judge(claim_id: str, df: pd.DataFrame, checks=None, documented=None) -> Judgement:
+    """The as-documented verdict of one claim on all records ``df`` (each protocol check selects
+    its own piece's records)."""
+    if checks is None or documented is None:
+        c, d = _protocols()
+        checks = c if checks is None else checks
+        documented = d if documented is None else documented
+    pieces = [p for p in pieces_of(claim_id, documented) if p in checks]
+    if pieces:
+        evs = []
+        for p in pieces:
+            try:
+                evs.append(checks[p](df))
+            except Exception as e:  # a failing check is reported, never turned into a pass
+                evs.append(Evidence(NOT_MEASURED, f"the protocol check raised {type(e).__name__}: {e}"))
+        verdict = combine(evs)
+        text = "; ".join(f"{p}: {e.verdict} - {e.measured_text}" for p, e in zip(pieces, evs))
+        scripts = sorted({str(documented[p].get("script", "")) for p in pieces} - {""})
+        basis = {str(documented[p].get("basis", MEASURED)) for p in pieces}
+        recs = sorted({str(r.get("record", r)) if isinstance(r, dict) else str(r)
+                       for e in evs for r in (e.records or [])})
+        j = Judgement(verdict, basis.pop() if len(basis) == 1 else MEASURED, text, pieces, ", ".join(scripts),
+                      recs, evs[0].value if len(evs) == 1 else None)
+        if j.verdict == NOT_MEASURED and (a := arithmetic(claim_id)) is not None:
+            a.pieces, a.text = pieces, a.text + f" (protocol pieces {', '.join(pieces)} not measured yet)"
+            return a
+        return j
+    a = arithmetic(claim_id)
+    if a is not None:
+        return a
+    if claim_id in NOT_RUN_REASON:
+        return Judgement(NOT_MEASURED, NOT_RUN, f"not run under the document's protocol: {NOT_RUN_REASON[claim_id]}")
+    return Judgement(NOT_MEASURED, STATEMENT,
+                     "no protocol piece re-runs a documented experiment for this sentence; only the bench's test "
+                     "speaks to it")
