@@ -1,7 +1,9 @@
 """Open the report in headless Chromium: the claims table is there and every <img> loaded.
 
-Skipped where no Chromium is installed (apt-get install chromium).  The screenshot is kept in
-the test's tmp folder, or in $REPORT_SCREENSHOT_DIR when that is set.
+Skipped where no Chromium is installed (apt-get install chromium), except where
+$RTRL_MOE_REQUIRE_BROWSER is set (CI installs Chromium and sets it, so the test runs there and a
+missing browser fails instead of skipping).  The screenshot is kept in the test's tmp folder, or
+in $REPORT_SCREENSHOT_DIR when that is set.
 """
 from __future__ import annotations
 
@@ -23,13 +25,22 @@ def chromium() -> str | None:
 
 
 CHROMIUM = chromium()
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+REQUIRED = bool(os.environ.get("RTRL_MOE_REQUIRE_BROWSER"))
+pytestmark = pytest.mark.skipif(CHROMIUM is None and not REQUIRED,
+                                reason="Chromium is not installed (apt-get install chromium)")
 
 PROBE = """<script>
 window.addEventListener("load", function () {
   var imgs = Array.prototype.slice.call(document.images);
   var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
   var rows = document.querySelectorAll("#claims-table tr").length;
+  var glance = document.querySelectorAll("table.glance tr").length;
+  var glanceTables = document.querySelectorAll("table.glance").length;
+  var cav = document.getElementById("caveats"), first = document.querySelector("table.glance");
+  document.body.setAttribute("data-glance-rows", String(glance - glanceTables));
+  document.body.setAttribute("data-caveats-first", String(!!cav && !!first &&
+    cav.getBoundingClientRect().top < first.getBoundingClientRect().top &&
+    first.getBoundingClientRect().top < document.getElementById("header").getBoundingClientRect().top));
   document.body.setAttribute("data-images", ok + "/" + imgs.length);
   document.body.setAttribute("data-claim-rows", String(rows));
 });
@@ -45,6 +56,7 @@ def run_chromium(tmp: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_report_in_headless_chromium(built_report, tmp_path):
+    assert CHROMIUM is not None, "RTRL_MOE_REQUIRE_BROWSER is set but no Chromium is installed"
     out, info = built_report
     html = (out / "index.html").read_text(encoding="utf-8")
     n_img = len(re.findall(r"<img ", html))
@@ -59,7 +71,11 @@ def test_report_in_headless_chromium(built_report, tmp_path):
     assert m, "the probe did not run: " + r.stderr[-2000:]
     assert m.group(1) == m.group(2) == str(n_img), f"images loaded {m.group(1)} of {m.group(2)}"
     rows = int(re.search(r'data-claim-rows="(\d+)"', dom).group(1))
-    assert rows == sum(info["counts"].values()) + 1          # header row + one per claim
+    n_ponder = len(re.findall(r'<tr id="claim-004-', html))
+    assert rows == sum(info["counts"].values()) - n_ponder + 1     # header row + one per claim of 000-003
+    # the first screen: the caveats, then one table per document with every claim, provenance last
+    assert int(re.search(r'data-glance-rows="(\d+)"', dom).group(1)) == sum(info["counts"].values())
+    assert 'data-caveats-first="true"' in dom
     assert 'id="claims-table"' in dom
 
     shots = Path(os.environ.get("REPORT_SCREENSHOT_DIR", tmp_path))
