@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rtrl_moe"
-LIBRARY = ("rtrl_moe.moe", "rtrl_moe.rnn", "rtrl_moe.tree", "rtrl_moe.tasks", "rtrl_moe.flops",
+LIBRARY = ("rtrl_moe.moe", "rtrl_moe.rnn", "rtrl_moe.tree", "rtrl_moe.tasks", "rtrl_moe.flops", "rtrl_moe.upstream",
            "rtrl_moe.learners")
 #: the bench's `report` subcommand, an alias of `python -m rtrl_moe.report`: the one upward edge
 ALLOWED = {("rtrl_moe.bench.__main__", "rtrl_moe.report")}
