@@ -11,8 +11,9 @@ Three sources, in this order, each named in the verdict's ``basis``:
   row says what the number is and whether the sum is right; whether the claim it supports holds
   is the other verdict's business (``on_bench``);
 * ``not run``: the document names a script or run for the figure but no protocol piece re-runs it
-  here (the reason is given); ``statement``: the sentence has no documented experiment behind
-  it, so only the bench's test speaks to it.
+  here (the reason is given); ``no protocol``: no piece re-runs an experiment for the sentence
+  (the document names none, or its script is not in the preset yet), so only the bench's test
+  speaks to it.
 
 The second verdict, ``on_bench``, is the claim's check on the bench's stronger workload
 (``claims.py``); ``headline.py`` joins the two.
@@ -25,7 +26,7 @@ import pandas as pd
 
 from .evidence import CONFIRMED, NOT_MEASURED, REFUTED, Evidence, combine
 
-MEASURED, ARITH, CONSTANT, NOT_RUN, STATEMENT = "measured", "arithmetic", "constant", "not run", "statement"
+MEASURED, ARITH, CONSTANT, NOT_RUN, STATEMENT = "measured", "arithmetic", "constant", "not run", "no protocol"
 MiB, KB, GB = 2 ** 20, 1e3, 1e9
 
 
@@ -184,5 +185,5 @@ def judge(claim_id: str, df: pd.DataFrame, checks=None, documented=None) -> Judg
     if claim_id in NOT_RUN_REASON:
         return Judgement(NOT_MEASURED, NOT_RUN, f"not run under the document's protocol: {NOT_RUN_REASON[claim_id]}")
     return Judgement(NOT_MEASURED, STATEMENT,
-                     "no protocol piece re-runs a documented experiment for this sentence; only the bench's test "
-                     "speaks to it")
+                     "no protocol piece re-runs a documented experiment for this sentence (the document names "
+                     "none, or its script is not in the protocols preset); only the bench's test speaks to it")
