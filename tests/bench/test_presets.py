@@ -116,3 +116,24 @@ def test_a_record_names_the_files_its_learner_depends_on():
     assert "learners/rtrl.py" not in snap and "moe.py" in snap
     tree = code_of(PointConfig(learner="tree-rtrl"))["library_files"]
     assert {"learners/tree_rtrl.py", "learners/rtrl.py", "learners/base.py"} <= set(tree)
+
+
+def test_docs_scale_preset_is_the_documents_model_at_their_lengths():
+    from rtrl_moe.bench.presets import DOC, SCALE_T, TREE_N
+    pts = get_preset("docs-scale")
+    assert len({p.key() for p in pts}) == len(pts)
+    assert all(p.model == DOC and p.threads == 1 and p.batch == 1 for p in pts)
+    mem = [p for p in pts if p.label == "docs-scale-memory"]
+    assert all(p.repeats == 0 and p.budget_mb is None for p in mem)             # one pass, no budget
+    assert {p.seq_len for p in mem if p.learner == "sparse-rtrl"} == set(SCALE_T)
+    assert {p.seq_len for p in mem if p.learner == "bptt"} == {10_000, 20_000}   # 002 says "> 10000"
+    budget = [p for p in pts if p.label == "docs-scale-budget"]
+    assert [(p.learner, p.seq_len, p.budget_mb) for p in budget] == [("bptt", 10_000, 256)]
+    tree = [p for p in pts if p.label == "docs-tree-n"]
+    assert {p.learner_kwargs["n"] for p in tree} == set(TREE_N)
+    assert all(p.seq_len >= 2 * p.learner_kwargs["n"] and p.repeats >= 3 for p in tree)  # the buffer wraps
+    assert {p.seed for p in tree} == {0, 1, 2}
+    pairs = [p for p in pts if p.label == "docs-dense-sparse"]
+    assert {(p.learner, p.seed) for p in pairs} == {(lr, s) for lr in ("rtrl", "sparse-rtrl",
+                                                                     "sparse-rtrl-readonly")
+                                                    for s in (0, 1, 2)}
