@@ -40,6 +40,7 @@ from .memory import (
                        shape_pair,
                        state_arith,
 )
+from .scale import fails_at_length, jacrev_not_implemented, practical_at, tree_logn
 from .speed import flops_ratio, slower, speedup, speedup_range, time_linear
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "product_only", "rtrl_const_and_magnitude", "rtrl_level_by_proxy", "separation", "rtrl_magnitude", "runs_at_length",
     "sensitivities_stored", "shape_pair", "slower", "speedup", "speedup_range", "state_arith",
     "three_way", "time_linear", "truncation_bias",
+    "fails_at_length", "jacrev_not_implemented", "practical_at", "tree_logn",
 ]
