@@ -45,8 +45,12 @@ def more(Claim) -> list:
         Claim("002-tree-logn", D002, "   - Enables O(log n) lazy Jacobian products",
               "lazy Jacobian products in O(log n) of the buffer size n",
               "n = the tree's buffer (tree-rtrl learner_kwargs.n); cost of a range product grows with log n",
-              "measure: tree-rtrl step time at several n", "needs timings over n: NOT MEASURED, stated",
-              c.not_measured("needs tree-rtrl timed at several buffer sizes n (learner_kwargs.n); no preset varies n")),
+              "measure: tree-rtrl ns/token at n = 4..128, T = 256 (>= 2n), 3 seeds (docs-scale preset, docs-tree-n "
+              "piece); sensitivity FLOPs (tree node products included) beside",
+              "fit ns/token (median over seeds per n, >= 4 sizes spanning >= 8x) against log2(n) and against n: "
+              "growth >= 5% with the log2 fit's r2 >= 0.8 and no worse than the line in n -> CONFIRMED; growth >= 5% "
+              "with the line in n better and r2 >= 0.8 -> REFUTED; flat, falling or unexplained -> PARTIAL",
+              c.tree_logn("tree-rtrl")),
         Claim("002-pt-shape", D002, "   - Maintains parameter sensitivities P_t: [B, H, Tp]",
               "the learner holds sensitivities of shape [B, H, P]: B x H x P entries",
               "the document's own H x P, against its '0.0005 MB' and 'not stored' elsewhere",

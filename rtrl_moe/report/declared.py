@@ -56,6 +56,16 @@ W_TRAIN_MOE = replace(W_TRAIN, model_type=("moe",), note="the documents' MoE onl
 #: RTRL at 5,000 steps by the bptt proxy: its float64 same-seed trajectories are part of the evidence
 W_TRAIN_PROXY = replace(W_TRAIN_MOE, dtype=None, note="the documents' MoE; pieces train-anbn-5k (bptt, float32), "
                         "train-pair (float32) and train-trajectory (float64 and float32)")
+#: the docs-scale preset's FLOP-ratio piece (rtrl vs the sparse updates, T = 64, 3 seeds in one run); docs-memory
+#: stays listed for its synthetic tests, its real points are memory-only and carry no sensitivity timing
+W_DENSE_SPARSE = replace(W_MEM_RTRL, labels=W_MEM.labels + ("docs-dense-sparse",),
+                         learners=RTRL_MEM + ("sparse-rtrl-readonly",), lengths="T = 64 (docs-dense-sparse)",
+                         seeds="0, 1, 2 (the three learners of a seed back to back)",
+                         note="timed pairs from docs-dense-sparse; FLOP counts analytic, time decides")
+W_JACREV = Workload(("docs-dense-sparse",), DOC, kinds=("measure",), learners=("sparse-rtrl",), tasks=("anbn",),
+                    lengths="T = 64", dtype="float32", note="nothing decides it; the Jacobian phase share is shown")
+W_TREE_N = Workload(("docs-tree-n",), DOC, kinds=("measure",), learners=("tree-rtrl",), tasks=("anbn",),
+                    lengths="T = 256 (>= 2n for n = 4..128)", dtype="float32", seeds="0, 1, 2")
 W_GPU = Workload(None, DOC, kinds=("measure",), note="cuda records of the documents' model")
 W_ARITH = Workload((), None, note="the document's own arithmetic; no record")
 W_H2048 = Workload(None, {"d_model": 512, "n_slots": 4}, note="a model with H = 2048; not measured")
@@ -87,18 +97,19 @@ DECLARED = {
     "000-time-ratio": (W_TIME, _r("median over seed pairs of time(bptt)/time(sparse-rtrl)", 0.9, "x",
                                   band=(1 / 1.5, 1.5), near=None)),
     "000-rtrl-slower": (W_TIME, _r("time_step_median_ns, sparse-rtrl vs bptt pairs")),
-    "000-100k-practical": (W_LONG, _r("status at T >= 100,000")),
+    "000-100k-practical": (W_LONG, _r("status at T >= 100,000; tensor_bytes_peak, rss_peak, wall_s / T growth from "
+                                      "T = 10,000")),
     "000-exact": (W_AGREE, _r("rel_err in float64")),
     "000-similar-accuracy": (W_TRAIN, _r("final_accuracy, 95% t-interval over seeds", text=(
         "per task (anbn and haystack, the documents' solvable tasks): similar = the 95% interval of the "
         "difference of means within +-5 points on >= 5 seeds each; REFUTED if it excludes 0 by more than "
         "the margin; a task without runs is a NOT MEASURED part, stated, and leaves the claim at best PARTIAL"))),
-    "000-bptt-fails-10k": (W_LONG, _r("status at T >= 10,000")),
+    "000-bptt-fails-10k": (W_LONG, _r("status at T >= 10,000 (budget named); bytes/token of a run that completed")),
     "000-gpu-speedup": (W_GPU, _r("time cpu / time cuda", 2.0, "x", band=(1.0, float("inf")), near=None)),
     "001-sparse-formula": (W_AGREE, _r("rel_err in float64")),
-    "001-write-sparsity": (replace(W_MEM_RTRL, learners=RTRL_MEM + ("sparse-rtrl-readonly",)),
+    "001-write-sparsity": (W_DENSE_SPARSE,
                            _r("sensitivity_ns_per_step sparse / dense (time; FLOP counts are analytic)", 0.25, "x")),
-    "001-jacrev-opt": (W_ARITH, _r("none")),
+    "001-jacrev-opt": (W_JACREV, _r("none (never implemented); sparse-rtrl's Jacobian phase share beside")),
     "001-anbn-bptt-95": (W_TRAIN, _acc(0.95, 0.05)),
     "001-anbn-rtrl-95": (W_TRAIN_PROXY, _acc(0.95, 0.05)),
     "001-mem-80mb": (W_MEM_PAIR, _r("tensor_bytes_peak at the longest T", 80 * MiB, "B", far=PARTIAL)),
@@ -131,7 +142,8 @@ DECLARED = {
     "002-not-stored": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state vs H x P")),
     "002-under-1mb": (W_LONG, _r("sparse-rtrl tensor_bytes_learner_state at T >= 100,000")),
     "002-bptt-1m": (W_MEM_BPTT, _r("tensor_bytes_saved_peak at T=10^6 (fit)", 500 * MiB, "B")),
-    "002-bptt-impossible-10k": (W_LONG, _r("bptt status at T >= 10,000")),
+    "002-bptt-impossible-10k": (W_LONG, _r("bptt status at T > 10,000 (budget named); bytes/token of a run that "
+                                           "completed")),
     "002-haystack-acc": (W_TRAIN, _r("final_accuracy on haystack")),
     "002-sparse-dense-100": (W_TRAIN, _r("final_accuracy, sparse and dense")),
     "002-no-overhead": (W_MEM_RTRL, _r("learner state of sparse over dense", 1.0, "x", band=(0, 1.10), near=None)),
@@ -152,7 +164,7 @@ DECLARED = {
                                     "B")),
     "003-gpu-1m": (W_GPU, _r("first cuda OOM length of bptt", 1_000_000, "tokens")),
     "003-512b-constant": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state (and growth)", 512, "B")),
-    "003-0.25x": (replace(W_MEM_RTRL, learners=RTRL_MEM + ("sparse-rtrl-readonly",)),
+    "003-0.25x": (W_DENSE_SPARSE,
                   _r("sensitivity_ns_per_step sparse / dense (time; FLOP counts are analytic)", 0.25, "x")),
     "003-dna-bptt": (W_MEM_BPTT, _r("tensor_bytes_saved_peak at T=3x10^9 (fit)", 1.5e12, "B")),
     "003-dna-rtrl": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state", 512, "B")),
@@ -173,7 +185,7 @@ DECLARED = {
     "000-table-tbptt-faster": (W_TIME, _r("time_step_median_ns, bptt vs tbptt pairs")),
     "002-random-66": (W_TRAIN_MOE, _r("metrics.chance_accuracy on anbn", 0.66, "fraction", band=(0.61 / 0.66, 0.71 / 0.66),
                                   near=None)),
-    "002-tree-logn": (W_ARITH, _r("tree-rtrl time over buffer sizes n")),
+    "002-tree-logn": (W_TREE_N, _r("tree-rtrl ns/token over buffer sizes n: r2 of fits in log2(n) and in n")),
     "002-pt-shape": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state vs H x P")),
     "003-bptt-oth2": (W_MEM_BPTT, _r("slope of tensor_bytes_peak", 128 * 128 * 4, "B/token", far=PARTIAL)),
     "003-1b-feasible": (W_LONG, _r("status at T >= 10^9")),

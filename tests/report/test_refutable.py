@@ -185,6 +185,11 @@ REFUTING = {
     "000-table-tbptt-faster": lambda: measure(("bptt", "tbptt"), **TIME),   # tbptt is the slower in the fixture
     "002-random-66": lambda: train("bptt", HIGH),                          # chance 25% against a documented 66%
     "002-pt-shape": tiny_state,
+    # tree-rtrl's time per token growing linearly in the buffer size n, not like log n
+    "002-tree-logn": lambda: [synth.record("measure", "tree-rtrl", 256, dict(synth.measure_metrics("tree-rtrl", 256),
+                                                                            time_per_token_ns=1e6 + 2e5 * n),
+                                           kwargs={"n": n}, seed=s, label="docs-tree-n")
+                              for n in (4, 8, 16, 32, 64, 128) for s in (0, 1, 2)],
     "003-bptt-oth2": bptt_flat,
     "003-1b-feasible": lambda: long_runs(("bptt", "sparse-rtrl"), (), 1_000_000_000),
     "003-only-viable": lambda: long_runs(("ckpt-bptt", "sparse-rtrl"), (), 20_000),
@@ -194,7 +199,6 @@ REFUTING = {
 CANNOT = {
     "001-jacrev-opt": "an optimisation never implemented: NOT MEASURED by construction",
     "000-demo-acc-0.25": "no preset trains at the demo's length; its task is not named",
-    "002-tree-logn": "no preset varies the tree's buffer size",
     "003-llm-bptt": "the document's product 1M x 2048 x 4 B holds; no H = 2048 model is measured",
 }
 
