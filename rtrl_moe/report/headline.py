@@ -53,27 +53,43 @@ STRUCTURAL: dict[str, str] = {
 
 def headline(as_documented: str, on_bench: str, claim_id: str = "") -> tuple[str, str]:
     """(verdict, why) of a claim from its two verdicts."""
+    v, why, _ = decide(as_documented, on_bench, claim_id)
+    return v, why
+
+
+def decide(as_documented: str, on_bench: str, claim_id: str = "") -> tuple[str, str, str]:
+    """(verdict, why, side): ``side`` is the verdict whose evidence decided ("bench",
+    "documented" or "both"), so the row's one line of why can quote it."""
     structural = claim_id in STRUCTURAL
     if on_bench == REFUTED and as_documented == REFUTED:
-        return REFUTED, "refuted under the document's own protocol and on the bench"
+        return REFUTED, "refuted under the document's own protocol and on the bench", "both"
     if on_bench == REFUTED:
         if structural:
-            return REFUTED, f"refuted on the bench, and not by our model alone: {STRUCTURAL[claim_id]}"
+            return REFUTED, f"refuted on the bench, and not by our model alone: {STRUCTURAL[claim_id]}", "bench"
         return NOT_REPRODUCED, ("refuted on the bench's re-implementation only"
                                 + {CONFIRMED: "; the document's own protocol reproduces the number",
                                    PARTIAL: "; the document's own protocol reproduces it in part"}.get(
-                                       as_documented, "; the document's own protocol was not re-run"))
+                                       as_documented, "; the document's own protocol was not re-run")), "bench"
     if as_documented == REFUTED:
         if on_bench == CONFIRMED:
-            return PARTIAL, "the number does not reproduce under the document's own protocol, the claim holds on the bench"
-        return REFUTED, "the documented number does not reproduce under the document's own protocol"
+            return (PARTIAL, "the number does not reproduce under the document's own protocol, the claim "
+                             "holds on the bench", "both")
+        return REFUTED, "the documented number does not reproduce under the document's own protocol", "documented"
     if NOT_SUPPORTED in (on_bench, as_documented):
-        return NOT_SUPPORTED, "uninformative: both arms sit at chance"
+        return (NOT_SUPPORTED, "uninformative: both arms sit at chance",
+                "bench" if on_bench == NOT_SUPPORTED else "documented")
     if on_bench == NOT_MEASURED:
         if as_documented == NOT_MEASURED:
-            return NOT_MEASURED, "measured by neither protocol"
-        return as_documented, "the document's own protocol decides; the bench has no test of it"
-    return on_bench, {CONFIRMED: "holds on the bench", PARTIAL: "holds in part on the bench"}.get(on_bench, "")
+            return NOT_MEASURED, "measured by neither protocol", "bench"
+        return as_documented, "the document's own protocol decides; the bench has no test of it", "documented"
+    return on_bench, {CONFIRMED: "holds on the bench", PARTIAL: "holds in part on the bench"}.get(
+        on_bench, ""), "bench"
+
+
+def short(text: str, n: int = 160) -> str:
+    """The first ``n`` characters of a verdict's text, cut at a word."""
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= n else text[:n].rsplit(" ", 1)[0] + " ..."
 
 
 def tally(objs: list) -> dict:

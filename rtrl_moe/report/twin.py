@@ -73,8 +73,11 @@ def claim_object(cl, ev, as_doc=None) -> dict:
 
 def two_verdicts(as_doc: dict, on_bench: dict, claim_id: str) -> dict:
     """The fields a claim object adds for its two verdicts (one shape for every document)."""
-    from .headline import headline
-    verdict, why = headline(as_doc["verdict"], on_bench["verdict"], claim_id)
+    from .headline import decide, short
+    verdict, why, side = decide(as_doc["verdict"], on_bench["verdict"], claim_id)
+    quoted = {"bench": on_bench["text"], "documented": as_doc["text"]}.get(side)
+    if quoted and (side == "documented" or on_bench["verdict"] != NOT_MEASURED):
+        why = f"{why}: {short(quoted)}"
     return {"as_documented": as_doc, "on_bench": on_bench, "verdict": verdict, "why": why}
 
 
