@@ -122,11 +122,24 @@ def _curves(df, field, learners, kind, task, device, min_len) -> list:
     return out
 
 
-def pick(cs: list):
-    """The representative curve: the documents' config first, then batch 1, then most lengths."""
+class AmbiguousLearner(ValueError):
+    """pick() was handed curves of several learners without being told which one a claim is about."""
+
+
+def pick(cs: list, learner: str | None = None):
+    """The representative curve of one learner: the documents' config first, then batch 1, then
+    most lengths.  The learner is declared by the caller (the claim's check argument), never chosen
+    by sort order: curves of several learners without ``learner`` raise AmbiguousLearner."""
     if not cs:
         return None
-    return sorted(cs, key=lambda c: (not c.doc_config, c.batch != 1, -len(c.T), c.learner, c.key))[0]
+    if learner is not None:
+        cs = [c for c in cs if c.learner == learner]
+        if not cs:
+            return None
+    elif len({c.learner for c in cs}) > 1:
+        raise AmbiguousLearner(f"pick(): curves of {sorted({c.learner for c in cs})}; name the learner the claim "
+                               "is about")
+    return sorted(cs, key=lambda c: (not c.doc_config, c.batch != 1, -len(c.T), c.key))[0]
 
 
 def per_learner(cs: list) -> dict:

@@ -14,7 +14,10 @@ CONFIRMED = "CONFIRMED"
 REFUTED = "REFUTED"
 PARTIAL = "PARTIAL"
 NOT_MEASURED = "NOT MEASURED"
-VERDICTS = (CONFIRMED, REFUTED, PARTIAL, NOT_MEASURED)
+#: a comparison ("similar", "beats", "wins") whose arms both sit at chance: it says nothing either way,
+#: so it is neither CONFIRMED nor REFUTED (rule: checks/accuracy.py, at_chance)
+NOT_SUPPORTED = "NOT SUPPORTED"
+VERDICTS = (CONFIRMED, REFUTED, PARTIAL, NOT_MEASURED, NOT_SUPPORTED)
 
 MAX_ROWS = 40              # evidence rows shown per claim
 
@@ -30,6 +33,13 @@ class Evidence:
     unit: str | None = None
     records: list = field(default_factory=list)  # every record used (judge.records_of)
     ratio: float | None = None                   # value / the rule's documented figure
+    #: the lowest verdict the rule's magnitude cap may give (an interval over seeds that holds the
+    #: documented figure cannot be REFUTED by its mean alone: judge.py keeps it at floor)
+    floor: str | None = None
+    #: the same figure on a second memory metric (e.g. RSS beside tensor bytes): judge.py applies the
+    #: rule's band to both, and where they disagree the claim is PARTIAL, decided on neither alone
+    alt_value: float | None = None
+    alt_metric: str | None = None
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
@@ -95,13 +105,17 @@ def combine(parts: list, labels=None, core=None) -> str:
 
     A claim that needs all its parts is false when a core part is false: a REFUTED core part
     (by default every part is core) makes the claim REFUTED, however the others came out, so an
-    off-by-orders figure can never be softened to PARTIAL by a part that holds."""
+    off-by-orders figure can never be softened to PARTIAL by a part that holds.  Parts that are
+    all NOT SUPPORTED (uninformative) leave the claim NOT SUPPORTED; one beside parts that hold
+    leaves it PARTIAL."""
     core = range(len(parts)) if core is None else core
     if any(parts[i].verdict == REFUTED for i in core):
         return REFUTED
     v = [p.verdict for p in parts if p.verdict != NOT_MEASURED]
     if not v:
         return NOT_MEASURED
+    if all(x == NOT_SUPPORTED for x in v):
+        return NOT_SUPPORTED
     if all(x == REFUTED for x in v):
         return REFUTED
     if all(x == CONFIRMED for x in v) and len(v) == len(parts):
@@ -121,7 +135,8 @@ def merge(parts: list, labels: list, figure=None, core=None, value_of=0) -> Evid
         notes += [f"[{lab}] {n}" for n in p.notes]
     vp = parts[value_of] if value_of is not None and value_of < len(parts) else None
     return Evidence(verdict, text, rows[:MAX_ROWS], figure or next((p.figure for p in parts if p.figure), None), notes,
-                    vp.value if vp else None, vp.unit if vp else None)
+                    vp.value if vp else None, vp.unit if vp else None, floor=vp.floor if vp else None,
+                    alt_value=vp.alt_value if vp else None, alt_metric=vp.alt_metric if vp else None)
 
 
 def band_verdict(ratio: float, band=(0.5, 2.0), near=(0.1, 10.0)) -> str:

@@ -10,8 +10,8 @@ import pandas as pd
 from rtrl_moe.records import code_fingerprints, stale_parts
 
 from .data import col
-from .evidence import NOT_MEASURED, Evidence, collecting
-from .workload import PoolingError, one_config
+from .evidence import NOT_MEASURED, PARTIAL, REFUTED, Evidence, collecting
+from .workload import ORDER, PoolingError, one_config
 
 ERROR = "ERROR"   # prefix of the text of a claim whose workload holds two configs of one part
 
@@ -33,6 +33,12 @@ def judge(claim, df: pd.DataFrame, strict: bool = False) -> Evidence:
     if rule is not None and rule.documented and ev.value is not None:
         ratio = ev.value / rule.documented
         v, why = rule.cap(ev.verdict, ratio)
+        if ev.alt_value is not None and ev.verdict not in (NOT_MEASURED, REFUTED):
+            v, why = _two_metrics(rule, ev, ratio, v, why)
+        if why and ev.floor and ORDER.get(v, 0) < ORDER.get(ev.floor, 0):
+            # the check's own evidence (a 95% interval holding the documented figure) forbids lower
+            why = f"{why}; kept at {ev.floor}: the check's 95% interval holds the documented figure"
+            v = ev.floor
         if why:
             notes.append(why)
             ev = replace(ev, verdict=v)
@@ -44,6 +50,19 @@ def judge(claim, df: pd.DataFrame, strict: bool = False) -> Evidence:
     ev.records = records_of(w, used)
     ev.ratio = ratio
     return ev
+
+
+def _two_metrics(rule, ev, ratio, v, why):
+    """The rule's band on the second memory metric too: where the two metrics' capped verdicts
+    differ, the claim cannot be CONFIRMED or REFUTED on one alone: PARTIAL, saying why."""
+    alt_ratio = ev.alt_value / rule.documented
+    v2, _ = rule.cap(ev.verdict, alt_ratio)
+    unit = f" {ev.unit}" if ev.unit else ""
+    line = (f"the magnitude on two metrics: {rule.metric}: {ev.value:.4g}{unit} (measured/documented {ratio:.3g}) "
+            f"-> {v}; {ev.alt_metric}: {ev.alt_value:.4g}{unit} (measured/documented {alt_ratio:.3g}) -> {v2}")
+    if v2 == v:
+        return v, (f"{why}; {line}" if why else line)
+    return PARTIAL, f"{line}: they disagree, so PARTIAL (neither metric alone decides)"
 
 
 def records_of(w: pd.DataFrame, used) -> list:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .data import col, model_field, num
-from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED
+from .evidence import CONFIRMED, NOT_MEASURED, NOT_SUPPORTED, PARTIAL, REFUTED
 
 DOC = {"d_model": 32, "n_slots": 4, "n_experts": 4, "topk": 2, "topk_read": 2, "topk_write": 2,
        "d_ff": 64}
@@ -145,7 +145,7 @@ class Rule:
 
     def cap(self, verdict: str, ratio: float | None) -> tuple[str, str | None]:
         """The verdict the magnitude allows: (verdict, why it was lowered or None)."""
-        if verdict == NOT_MEASURED or ratio is None or self.documented is None or not math.isfinite(ratio):
+        if verdict in (NOT_MEASURED, NOT_SUPPORTED) or ratio is None or self.documented is None or not math.isfinite(ratio):
             return verdict, None
         lo, hi = self.band
         if lo <= ratio <= hi:

@@ -73,9 +73,11 @@ def test_80mb_is_never_confirmed_at_a_few_mib(tmp_path):
 
 
 def test_band_confirms_at_the_documented_magnitude(tmp_path):
-    """The same constant curve at ~80 MiB confirms 000-rtrl-80mb: the band can pass, not only fail."""
+    """The same constant curve at ~80 MiB confirms 000-rtrl-80mb: the band can pass, not only fail
+    (tensor bytes and RSS both there: on one alone it is PARTIAL, test_mechanics)."""
     def big(r):
         r["metrics"]["tensor_bytes_peak"] = 80 * 2 ** 20
+        r["metrics"]["rss_peak"] = 80 * 2 ** 20
     df = load_records(tmp_path, measure(("rtrl", "sparse-rtrl"), label="docs-memory", tweak=big))
     assert evidence("000-rtrl-80mb", df).verdict == CONFIRMED
 

@@ -34,7 +34,7 @@ def crossover(learner="bptt", doc_len=1024, task=None):
                  f"{WITHIN:g}x of it"]
         hits, rows, fits = [], [], []
         for mname, field in METRICS:
-            c = pick(curves(df, field, (learner,), task=task))
+            c = pick(curves(df, field, (learner,), task=task), learner)
             if c is None:
                 continue
             b, a, r2 = c.fit()
@@ -74,7 +74,7 @@ def _direct(df, learner, task):
     d = d[num(d, "config.budget_mb").notna()] if len(d) else d
     if len(d) == 0:
         return None, ["no direct run under a --budget-mb budget (docs-budget)"], []
-    c = pick(curves(df, PEAK, (learner,), task=task))
+    c = pick(curves(df, PEAK, (learner,), task=task), learner)
     notes, ok = [], []
     for budget, g in d.groupby(num(d, "config.budget_mb"), sort=True):
         T, st = num(g, "config.seq_len"), col(g, "status")

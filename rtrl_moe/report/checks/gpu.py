@@ -71,7 +71,7 @@ def gpu_oom(learner="bptt", doc_len=1_000_000):
             if not cs or not (cap == cap):
                 return nm(f"no GPU OOM of {learner} and no GPU capacity (machine.gpu_memory_bytes) to predict one",
                           figure="memory")
-            b, a, _ = pick(cs).fit()
+            b, a, _ = pick(cs, learner).fit()
             T = (cap - a) / b if b > 0 else math.inf
             how = (f"predicted from the cuda_allocated slope {fmt_bytes(b)}/token and a capacity of {fmt_bytes(cap)} "
                    f"(from {src}): T={fmt_T(T)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..curves import curves, pick
+from ..curves import curves, per_learner, pick
 from ..data import PEAK, TSTEP, col, machine_label, num, select
 from ..evidence import CONFIRMED, REFUTED, Evidence, nm, show
 from ..fmt import fmt_bytes, fmt_num, fmt_T, names
@@ -19,8 +19,7 @@ def runs_at_length(learners, min_len):
         d = d[num(d, "config.seq_len") >= min_len] if len(d) else d
         notes = []
         cs = curves(df, "metrics.time_per_token_ns", learners, min_len=1)
-        if cs:
-            c = pick(cs)
+        for c in per_learner(cs).values():     # each learner its own line: none is chosen for the others
             notes.append(f"{c.learner}: {fmt_num(c.y[-1])} ns/token at T={fmt_T(c.T[-1])}, so one step over "
                          f"{fmt_T(min_len)} tokens would take about {c.y[-1] * min_len / 1e9:.3g} s on "
                          f"{machine_label(c.rows)}")
@@ -41,7 +40,7 @@ def fails_at(learner="bptt", min_len=10000):
         d = select(df, kind="measure", learner=learner, status=None)
         d = d[num(d, "config.seq_len") >= min_len] if len(d) else d
         notes = []
-        c = pick(curves(df, PEAK, (learner,)))
+        c = pick(curves(df, PEAK, (learner,)), learner)
         if c is not None:
             v, how = c.at(min_len)
             notes.append(f"{learner} tensor_bytes_peak at T={fmt_T(min_len)}: {fmt_bytes(v)} ({how}); "
