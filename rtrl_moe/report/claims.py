@@ -115,8 +115,10 @@ CLAIMS: list[Claim] = [
           "stated outside the data (16, 24, 80 GiB devices; the measuring machine's RAM)",
           "measure: bptt tensor_bytes_peak and RSS over docs-memory's lengths (fit); the direct run under "
           "docs-budget's 256 MiB checks the fit",
-          "CONFIRMED if some stated budget puts T* within 2x of 1024 (and the fit does not miss the direct "
-          "failure by more than 2x, else PARTIAL); REFUTED if none does",
+          "two parts: the fit is CONFIRMED if some stated budget puts T* within 2x of 1024 (and it does not miss "
+          "the direct failure by more than 2x, else PARTIAL), REFUTED if none does; the direct run under "
+          "docs-budget's 256 MiB is CONFIRMED if bptt's first OOM lies within 2x of 1024; both CONFIRMED -> "
+          "CONFIRMED, both REFUTED -> REFUTED, they disagree -> PARTIAL",
           c.crossover("bptt", 1024)),
     Claim("000-tbptt-grows", D000,
           "    2048 |       OOM       --- |    198.34     2.456 |     79.45     9.934 |        ---",
@@ -237,7 +239,8 @@ CLAIMS: list[Claim] = [
           "BPTT OOM above T = 1024 on haystack",
           "the OOM length depends on the machine: what transfers is that BPTT exceeds a stated budget while "
           "RTRL does not", "measure with --budget-mb, task haystack: bptt status vs RTRL learners",
-          "as 000-bptt-oom-1024, on haystack", c.crossover("bptt", 1024, task="haystack")),
+          "as 000-bptt-oom-1024, on haystack (fit and direct run under docs-budget's 256 MiB)",
+          c.crossover("bptt", 1024, task="haystack")),
     Claim("001-tbptt-bias", D001, "- **BPTT (truncated)**: Can run but loses gradient signal",
           "truncated BPTT's gradient is biased", "loses signal = gradient differs from full BPTT when T > k",
           "agree: tbptt at several windows k, T > k; rel_err, cosine (float64)",

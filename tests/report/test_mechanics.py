@@ -136,3 +136,35 @@ def test_the_rules_band_keeps_an_interval_that_holds_the_figure_at_partial(tmp_p
     ev = evidence("001-anbn-bptt-95", load_records(tmp_path, wide))
     assert ev.verdict == PARTIAL
     assert evidence("001-anbn-bptt-95", load_records(tmp_path / "b", tight)).verdict == REFUTED
+
+
+# ---------------------------------------------------------------- 3. direct runs under a budget
+def _budget(first_oom, lengths=(512, 1024, 2048, 4096, 8192), learner="bptt", task="anbn"):
+    out = []
+    for T in lengths:
+        over = first_oom is not None and T >= first_oom
+        out.append(synth.record("measure", learner, T, synth.measure_metrics(learner, T), status="oom" if over else "ok",
+                                budget_mb=256, label="docs-budget", run_id=synth.RUN + "-budget", task=task,
+                                message="out of memory under --budget-mb 256" if over else None))
+    return out
+
+
+def test_oom_claims_count_the_direct_budgeted_run(tmp_path):
+    fit = measure(("bptt", "sparse-rtrl"), label="docs-memory")   # 6 KB/token: no device budget near 1024
+    ev = evidence("000-bptt-oom-1024", load_records(tmp_path, fit + _budget(2048)))
+    assert ev.verdict == PARTIAL and "direct run: CONFIRMED" in ev.measured_text
+    # the same fit with a direct run that never failed past 2x 1024: both parts refute
+    ev = evidence("000-bptt-oom-1024", load_records(tmp_path / "b", fit + _budget(None)))
+    assert ev.verdict == REFUTED
+    hay = measure(("bptt",), label="docs-memory", task="haystack")
+    ev = evidence("001-haystack-oom", load_records(tmp_path / "c", hay + _budget(2048, task="haystack")))
+    assert ev.verdict == PARTIAL
+
+
+def test_direct_part_alone(tmp_path):
+    from rtrl_moe.report.checks.crossover import direct_part
+    df = load_records(tmp_path, _budget(2048) + _budget(None, lengths=(8192,), learner="sparse-rtrl"))
+    ev = direct_part(df, "bptt", 1024)
+    assert ev.verdict == CONFIRMED and "sparse-rtrl ran at T=8,192" in ev.measured_text
+    assert direct_part(df, "bptt", 256).verdict == REFUTED      # first OOM 8x the documented length
+    assert direct_part(df, "ckpt-bptt", 1024).verdict == "NOT MEASURED"

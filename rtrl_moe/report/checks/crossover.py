@@ -2,14 +2,21 @@
 bytes per token and the length T* at which it exceeds budgets stated outside the data (16, 24 and
 80 GiB devices and the measuring machine's RAM).  A documented "OOM at T" is CONFIRMED only if some
 stated budget puts T* within 2x of T; the direct run under the docs preset's budget (docs-budget)
-checks that the fit predicts the failure."""
+checks that the fit predicts the failure.
+
+The direct runs are evidence of their own, a second part of the claim: under a budget stated in the
+preset (``--budget-mb``), the first length that ran out of memory within 2x of the documented T
+confirms that part, one beyond (or a run that never failed past 2x T) refutes it.  The claim is
+CONFIRMED when both parts are, REFUTED when both are, PARTIAL when they disagree (the fit against
+device-sized budgets and a failure under a small stated one are different facts, neither decides
+alone); without direct runs the fit decides as before."""
 from __future__ import annotations
 
 import math
 
 from ..curves import curves, pick, rows_of
 from ..data import PEAK, col, machine_label, num, select
-from ..evidence import CONFIRMED, PARTIAL, REFUTED, Evidence, nm, show
+from ..evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, Evidence, combine, nm, show
 from ..fmt import MiB, fmt_bytes, fmt_T
 
 GiB = 2 ** 30
@@ -63,8 +70,56 @@ def crossover(learner="bptt", doc_len=1024, task=None):
         else:
             v = REFUTED
             text += f"; no stated budget puts T* within {WITHIN:g}x of T={fmt_T(doc_len)}"
-        return Evidence(v, text, rows, "memory", notes)
+        run = direct_part(df, learner, doc_len, task)
+        if run.verdict == NOT_MEASURED:
+            return Evidence(v, f"{text}; direct run: {run.measured_text}", rows, "memory", notes)
+        both = combine([Evidence(v, text), run], core=())
+        notes.append(f"two parts: the line fit against device budgets -> {v}; the direct run under the stated "
+                     f"budget -> {run.verdict}; together {both}" + (" (they disagree: neither decides alone)"
+                                                                    if both == PARTIAL and v != run.verdict else ""))
+        return Evidence(both, f"line fit: {v} - {text}; direct run: {run.verdict} - {run.measured_text}", rows,
+                        "memory", notes)
     return check
+
+
+def direct_part(df, learner, doc_len, task=None) -> Evidence:
+    """The direct runs under a stated --budget-mb as a part of an out-of-memory claim: per budget,
+    the last length that ran and the first that ran out.  CONFIRMED if the first failure lies within
+    WITHIN of doc_len; REFUTED if it lies outside, or the learner ran past doc_len x WITHIN without
+    failing; NOT MEASURED without such runs.  Other learners' runs under the same budget are shown."""
+    d = select(df, kind="measure", status=None)
+    d = d[num(d, "config.budget_mb").notna()] if len(d) else d
+    if task is not None and len(d):
+        d = d[col(d, "config.task") == task]
+    mine = d[col(d, "config.learner") == learner] if len(d) else d
+    if len(mine) == 0:
+        return nm(f"no run of {learner} under a --budget-mb budget (docs-budget)")
+    verdicts, texts = [], []
+    for budget, g in mine.groupby(num(mine, "config.budget_mb"), sort=True):
+        T, st = num(g, "config.seq_len"), col(g, "status")
+        oom, fine = T[st == "oom"], T[st == "ok"]
+        first = float(oom.min()) if len(oom) else math.nan
+        last = float(fine[fine < first].max()) if len(oom) and (fine < first).any() else (
+            float(fine.max()) if len(fine) else math.nan)
+        if first == first:
+            v = CONFIRMED if doc_len / WITHIN <= first <= doc_len * WITHIN else REFUTED
+        elif last == last and last > doc_len * WITHIN:
+            v = REFUTED
+        else:
+            v = NOT_MEASURED
+        others = d[(num(d, "config.budget_mb") == budget) & (col(d, "config.learner") != learner)
+                   & (col(d, "status") == "ok")]
+        also = "; ".join(f"{lr} ran at T={fmt_T(t)}" for lr, t in
+                         sorted(set(zip(col(others, "config.learner"), num(others, "config.seq_len")))))
+        texts.append(f"under {budget:g} MiB on {machine_label(g)}: {learner} last ok T="
+                     f"{fmt_T(last) if last == last else '-'}, first OOM T={fmt_T(first) if first == first else 'none'}"
+                     f" (documented {fmt_T(doc_len)}: {v})" + (f"; {also}" if also else ""))
+        verdicts.append(v)
+    got = [v for v in verdicts if v != NOT_MEASURED]
+    v = NOT_MEASURED if not got else (got[0] if len(set(got)) == 1 else PARTIAL)
+    return Evidence(v, "; ".join(texts), show(mine, (PEAK,)), "memory",
+                    [f"a direct run confirms if its first out-of-memory length lies within {WITHIN:g}x of "
+                     f"T={fmt_T(doc_len)}; the budget is the preset's, stated before the run"])
 
 
 def _direct(df, learner, task):
