@@ -121,13 +121,24 @@ class Judgement:
                 "script": self.script, "records": list(self.records)}
 
 
+#: the report modules that hold protocol checks: each has CHECKS (piece -> check) and DOCUMENTED
+#: (piece -> {documented, script, claims, basis})
+PROTOCOL_MODULES = ("protocol_checks", "protocol_exactness")
+
+
 def _protocols():
-    """(CHECKS, DOCUMENTED) of the protocols preset; empty where that module is absent."""
-    try:
-        from . import protocol_checks
-    except ImportError:
-        return {}, {}
-    return getattr(protocol_checks, "CHECKS", {}), getattr(protocol_checks, "DOCUMENTED", {})
+    """(CHECKS, DOCUMENTED) of the protocols preset, merged over :data:`PROTOCOL_MODULES`; a
+    module that is absent contributes nothing (its claims then say NOT MEASURED)."""
+    import importlib
+    checks, documented = {}, {}
+    for name in PROTOCOL_MODULES:
+        try:
+            mod = importlib.import_module(f"{__package__}.{name}")
+        except ImportError:
+            continue
+        checks.update(getattr(mod, "CHECKS", {}))
+        documented.update(getattr(mod, "DOCUMENTED", {}))
+    return checks, documented
 
 
 def pieces_of(claim_id: str, documented: dict | None = None) -> list[str]:
