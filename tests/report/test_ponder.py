@@ -13,10 +13,16 @@ def rec(label, action, data="synthetic", **metrics):
     return r
 
 
-def runs(losses, secs, data="synthetic", label="doc-first"):
+def runs(losses, secs, data="synthetic", label="doc-first", units=True, flops=True):
     return [rec(label, a, data, average_loss=loss, seconds_per_chunk_median=s,
-                chunk_flops_analytic=[1e9 * ponder.NOMINAL[a]] * 3)
+                chunk_flops_analytic=[1e9 * (ponder.NOMINAL[a] if flops else 1.01)] * 3,
+                total_cost=20.0 * (ponder.NOMINAL[a] if units else 1))
             for (a, loss), s in zip(losses.items(), secs)]
+
+
+def mix(ratios):
+    """The interleaved doc-mix run: its per-action time ratio to SKIP."""
+    return rec("doc-mix", "SKIP,UPDATE_1,UPDATE_2,UPDATE_4", time_ratio_to_skip=dict(ratios))
 
 
 def verdicts(tmp_path, recs):
@@ -32,6 +38,7 @@ def test_documented_figures_confirm(tmp_path):
     recs += [rec("command-first", a, end_to_end_s=100.0) for a in ponder.NOMINAL]
     recs += [rec("doc-quick", "SKIP", average_loss=11.03)]
     recs += [rec("command-policy", "PPO", end_to_end_s=2 * 3600.0)]
+    recs += [mix(ponder.NOMINAL)]
     v = verdicts(tmp_path, recs)
     assert v["004-policy-cpu-hours"] == ponder.PARTIAL      # CPU part holds; GPU part not measured
     for cid in ("004-skip-11.0", "004-update-10.9", "004-marginal-0.1", "004-real-differentiates",
@@ -43,7 +50,7 @@ def test_documented_figures_confirm(tmp_path):
 
 def test_off_figures_refute(tmp_path):
     recs = runs({"SKIP": 11.6, "UPDATE_1": 11.6, "UPDATE_2": 11.6, "UPDATE_4": 11.6},
-                [1, 1.2, 1.3, 1.5])
+                [1, 1.2, 1.3, 1.5], units=False)
     recs += runs({"SKIP": 10.0, "UPDATE_1": 10.0, "UPDATE_2": 10.0, "UPDATE_4": 10.0},
                  [1, 1, 1, 1], data="stdlib", label="doc-real")
     recs += [rec("command-quick", "SKIP", end_to_end_s=900.0)]
@@ -77,3 +84,31 @@ def test_quotes_are_verbatim():
 def load_records_empty():
     import pandas as pd
     return pd.DataFrame()
+
+
+def test_cost_units_hold_but_measured_cost_does_not_is_partial(tmp_path):
+    """The CLI's units reproduce 60/100/240 exactly; FLOPs and interleaved time stay near 1x: PARTIAL."""
+    recs = runs({"SKIP": 11.0, "UPDATE_1": 10.9, "UPDATE_2": 10.9, "UPDATE_4": 10.9}, [1, 3, 5, 12], flops=False)
+    recs += [mix({"SKIP": 1.0, "UPDATE_1": 1.03, "UPDATE_2": 1.02, "UPDATE_4": 0.95})]
+    evs = {c.id: c for c in ponder.evaluate(load_records(tmp_path, recs))}
+    for a in ("update_1", "update_2", "update_4"):
+        c = evs[f"004-cost-{a}"]
+        assert c.verdict == ponder.PARTIAL, c.measured
+        assert "-> CONFIRMED" in c.measured.split(";")[0]      # (a) units
+
+
+def test_separately_loaded_runs_never_decide_the_measured_cost(tmp_path):
+    """Without the interleaved run, per-action seconds of separate runs (here exactly 3x/5x/12x) do not
+    confirm: FLOPs alone leave the measured part at best PARTIAL."""
+    recs = runs({"SKIP": 11.0, "UPDATE_1": 10.9, "UPDATE_2": 10.9, "UPDATE_4": 10.9}, [1, 3, 5, 12])
+    v = verdicts(tmp_path, recs)
+    assert v["004-cost-update_1"] == ponder.PARTIAL
+
+
+def test_quick_validation_lines(tmp_path):
+    ok = rec("doc-quick", "SKIP", average_loss=11.03, chunk_losses=[11.05, 11.04] + [11.0] * 8, total_cost=10.0)
+    v = verdicts(tmp_path, [ok])
+    assert v["004-quick-chunk1"] == v["004-quick-chunk2"] == v["004-quick-total-cost"] == ponder.CONFIRMED
+    off = rec("doc-quick", "SKIP", average_loss=11.03, chunk_losses=[11.5, 10.5] + [11.0] * 8, total_cost=30.0)
+    v = verdicts(tmp_path / "b", [off])
+    assert v["004-quick-chunk1"] == v["004-quick-chunk2"] == v["004-quick-total-cost"] == ponder.REFUTED
