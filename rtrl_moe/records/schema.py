@@ -16,8 +16,9 @@ from typing import Any, Optional, Union
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "oom", "timeout", "error", "skipped")
-#: what a record measured: the bench's three kinds, and PonderTTT's chunked runs
-KINDS = ("measure", "agree", "train", "ponder")
+#: what a record measured: the bench's three kinds, PonderTTT's chunked runs, and a documented
+#: experiment re-run as its script ran it (rtrl_moe.protocols)
+KINDS = ("measure", "agree", "train", "ponder", "protocol")
 REQUIRED = ("schema", "run_id", "commit", "created", "machine", "config", "status", "metrics")
 
 CONFIG_FIELDS = ("kind", "learner", "learner_kwargs", "model_type", "model", "task",
