@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import checks as c
 from .claims_more import more
+from .claims_third import third
 from .curves import curves, pick, rows_of
 from .data import PEAK
 from .evidence import CONFIRMED, NOT_MEASURED, REFUTED, Evidence, nm, show
@@ -571,7 +572,7 @@ def _attach(claims: list) -> list:
     return out
 
 
-CLAIMS = _attach(CLAIMS + more(Claim))
+CLAIMS = _attach(CLAIMS + more(Claim) + third(Claim))
 
 
 def by_id() -> dict:

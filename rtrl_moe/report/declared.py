@@ -66,6 +66,10 @@ W_JACREV = Workload(("docs-dense-sparse",), DOC, kinds=("measure",), learners=("
                     lengths="T = 64", dtype="float32", note="nothing decides it; the Jacobian phase share is shown")
 W_TREE_N = Workload(("docs-tree-n",), DOC, kinds=("measure",), learners=("tree-rtrl",), tasks=("anbn",),
                     lengths="T = 256 (>= 2n for n = 4..128)", dtype="float32", seeds="0, 1, 2")
+#: claims with a memory part and an accuracy part: the train preset's pieces beside docs-memory, one workload
+W_MEM_TRAIN = replace(W_TRAIN, labels=TRAIN_PIECES + W_MEM.labels, kinds=("measure", "agree", "train"),
+                      lengths="memory at docs-memory's lengths (bptt fitted to T = 10,000); accuracy at the piece's T",
+                      note="accuracy from the train preset's pieces, memory from docs-memory, the documents' model")
 W_GPU = Workload(None, DOC, kinds=("measure",), note="cuda records of the documents' model")
 W_ARITH = Workload((), None, note="the document's own arithmetic; no record")
 W_H2048 = Workload(None, {"d_model": 512, "n_slots": 4}, note="a model with H = 2048; not measured")
@@ -198,4 +202,24 @@ DECLARED = {
     "003-bptt-oth2": (W_MEM_BPTT, _r("slope of tensor_bytes_peak", 128 * 128 * 4, "B/token", far=PARTIAL)),
     "003-1b-feasible": (W_LONG, _r("status at T >= 10^9")),
     "003-only-viable": (W_LONG, _r("status at T > 10,000")),
+    # third reading (claims_third.py)
+    "000-loss-1.8234": (W_TRAIN, _r("final_loss after 100 steps at T = 10,000")),
+    "000-memory-not-accuracy": (W_MEM_TRAIN, _r("bptt / sparse-rtrl memory at T = 10,000 (tensor bytes and RSS); "
+                                                "final_accuracy, 95% interval of the difference (train-pair)")),
+    "000-hidden-64": (W_ARITH, _r("none (a script default)")),
+    "001-enables-training": (W_BUDGET, _r("status of bptt and sparse-rtrl under docs-budget's 256 MiB; a train run "
+                                          "at that length")),
+    "002-thesis": (W_LONG, _r("tensor_bytes_peak growth of sparse-rtrl (to 10,000+) and bptt; training at 10,000+")),
+    "002-sparse-converge": (W_TRAIN_MOE, _r("final_accuracy, sparse vs dense MoE (bptt, anbn), 95% interval of the "
+                                            "difference")),
+    "002-hyper-not-sparsity": (W_TRAIN_MOE, _r("final_accuracy: lr 2e-3 vs 1e-2; sparse vs dense MoE")),
+    "002-bptt-oth": (W_MEM_BPTT, _r("slope of tensor_bytes_peak (RSS slope beside)", 128 * 4, "B/token",
+                                    far=PARTIAL)),
+    "002-not-fundamental": (W_TRAIN_PROXY, _r("relative difference of same-seed float64 training losses, bptt vs "
+                                              "sparse-rtrl")),
+    "003-wins-infinite": (W_TRAIN, _r("final_accuracy at T = 32, 64, 128, three arms; training at 10,000+")),
+    "003-consistent": (W_MEM_TRAIN, _r("final_accuracy at T = 32, 64, 128, three arms; bptt / sparse-rtrl memory at "
+                                       "T = 10,000 (tensor bytes and RSS)")),
+    "003-30-trials": (W_ARITH, _r("the table's entries x 30")),
+    "003-50pct": (W_MEM, _r("topk_read / n_slots and topk_write / n_slots of the documents' config")),
 }

@@ -164,6 +164,7 @@ def evaluate(df: pd.DataFrame) -> list[PonderClaim]:
 
     # -- the quick validation's printed lines ---------------------------------------------
     out += _quick_lines(quick)
+    out.append(_no_errors(df))
 
     # -- durations ----------------------------------------------------------------------
     for cid, quote, group, lo, hi in (
@@ -327,3 +328,26 @@ def _quick_lines(quick: pd.DataFrame) -> list:
         c.records = _refs(quick)
     out.append(c)
     return out
+
+
+def _no_errors(df: pd.DataFrame) -> PonderClaim:
+    """'No errors or crashes': every record of the document's own commands (labels doc-* and
+    command-*, the 125m scale) finished with status ok; one that did not refutes it."""
+    c = PonderClaim("004-no-errors", "- No errors or crashes",
+                    "every record of the document's commands (labels doc-*, command-*; 125m) has status ok -> "
+                    "CONFIRMED; any other status -> REFUTED",
+                    {"labels": "doc-*, command-*", "scale": SCALE})
+    if len(df) == 0 or "config.kind" not in df.columns:
+        return c
+    d = df[(col(df, "config.kind") == "ponder") & (col(df, "config.model_scale").astype(str) == SCALE)]
+    lab = col(d, "config.label").astype(str) if len(d) else pd.Series([], dtype=str)
+    d = d[lab.str.startswith("doc-") | lab.str.startswith("command-")] if len(d) else d
+    if len(d) == 0:
+        return c
+    st = col(d, "status").astype(str)
+    bad = d[st != "ok"]
+    c.verdict = CONFIRMED if len(bad) == 0 else REFUTED
+    c.measured = (f"{len(d)} runs, all ok" if len(bad) == 0 else
+                  f"{len(bad)} of {len(d)} runs not ok: " + ", ".join(sorted(set(col(bad, 'status').astype(str)))))
+    c.records = _refs(d)
+    return c

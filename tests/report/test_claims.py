@@ -37,6 +37,12 @@ EXPECTED = {
     "000-table-time-linear": PARTIAL, "000-table-tbptt-faster": REFUTED, "002-random-66": REFUTED,
     "002-tree-logn": NOT_MEASURED, "002-pt-shape": CONFIRMED, "003-bptt-oth2": PARTIAL,
     "003-1b-feasible": NOT_MEASURED, "003-only-viable": NOT_MEASURED,
+    # third reading (claims_third.py)
+    "000-loss-1.8234": NOT_MEASURED, "000-memory-not-accuracy": PARTIAL, "000-hidden-64": NOT_MEASURED,
+    "001-enables-training": PARTIAL, "002-thesis": PARTIAL, "002-sparse-converge": NOT_MEASURED,
+    "002-hyper-not-sparsity": PARTIAL, "002-bptt-oth": PARTIAL, "002-not-fundamental": NOT_MEASURED,
+    "003-wins-infinite": NOT_SUPPORTED, "003-consistent": PARTIAL, "003-30-trials": NOT_MEASURED,
+    "003-50pct": CONFIRMED,
 }
 
 # claims whose verdict follows from the documents' own arithmetic, with no record at all

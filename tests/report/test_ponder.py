@@ -112,3 +112,11 @@ def test_quick_validation_lines(tmp_path):
     off = rec("doc-quick", "SKIP", average_loss=11.03, chunk_losses=[11.5, 10.5] + [11.0] * 8, total_cost=30.0)
     v = verdicts(tmp_path / "b", [off])
     assert v["004-quick-chunk1"] == v["004-quick-chunk2"] == v["004-quick-total-cost"] == ponder.REFUTED
+
+
+def test_no_errors_or_crashes(tmp_path):
+    ok = [rec("doc-quick", "SKIP", average_loss=11.0), rec("command-quick", "SKIP", end_to_end_s=60.0)]
+    assert verdicts(tmp_path, ok)["004-no-errors"] == ponder.CONFIRMED
+    crashed = rec("command-first", "UPDATE_4", end_to_end_s=1.0)
+    crashed["status"] = "error"
+    assert verdicts(tmp_path / "b", ok + [crashed])["004-no-errors"] == ponder.REFUTED
