@@ -121,16 +121,18 @@ class Judgement:
                 "script": self.script, "records": list(self.records)}
 
 
-#: the report modules that hold protocol checks: each has CHECKS (piece -> check) and DOCUMENTED
-#: (piece -> {documented, script, claims, basis})
+#: the report modules that hold protocol checks: each has CHECKS (piece -> check), DOCUMENTED
+#: (piece -> {figure, script, claims, basis, basis_of}) and may have CLAIM_CHECKS (claim id ->
+#: the check of the part of its pieces that claim is about; preferred over the whole piece's)
 PROTOCOL_MODULES = ("protocol_checks", "protocol_exactness")
 
 
-def _protocols():
-    """(CHECKS, DOCUMENTED) of the protocols preset, merged over :data:`PROTOCOL_MODULES`; a
-    module that is absent contributes nothing (its claims then say NOT MEASURED)."""
+def _protocols(with_claims: bool = False):
+    """(CHECKS, DOCUMENTED[, CLAIM_CHECKS]) of the protocols preset, merged over
+    :data:`PROTOCOL_MODULES`; a module that is absent contributes nothing (its claims then say
+    NOT MEASURED)."""
     import importlib
-    checks, documented = {}, {}
+    checks, documented, per_claim = {}, {}, {}
     for name in PROTOCOL_MODULES:
         try:
             mod = importlib.import_module(f"{__package__}.{name}")
@@ -138,7 +140,8 @@ def _protocols():
             continue
         checks.update(getattr(mod, "CHECKS", {}))
         documented.update(getattr(mod, "DOCUMENTED", {}))
-    return checks, documented
+        per_claim.update(getattr(mod, "CLAIM_CHECKS", {}))
+    return (checks, documented, per_claim) if with_claims else (checks, documented)
 
 
 def pieces_of(claim_id: str, documented: dict | None = None) -> list[str]:
@@ -163,28 +166,36 @@ def arithmetic(claim_id: str) -> Judgement | None:
     return Judgement(verdict, basis, f"{lead}; {right}: " + "; ".join(p.measured_text for p in parts))
 
 
-def judge(claim_id: str, df: pd.DataFrame, checks=None, documented=None) -> Judgement:
+def judge(claim_id: str, df: pd.DataFrame, checks=None, documented=None, claim_checks=None) -> Judgement:
     """The as-documented verdict of one claim on all records ``df`` (each protocol check selects
-    its own piece's records)."""
+    its own piece's records). A claim's own check (``CLAIM_CHECKS``) decides where there is one,
+    so a claim about one part of a piece (the time column of a memory table) is never decided by
+    another part; else every piece that speaks to it, combined."""
     if checks is None or documented is None:
-        c, d = _protocols()
+        c, d, k = _protocols(with_claims=True)
         checks = c if checks is None else checks
         documented = d if documented is None else documented
+        claim_checks = k if claim_checks is None else claim_checks
+    claim_checks = claim_checks or {}
     pieces = [p for p in pieces_of(claim_id, documented) if p in checks]
-    if pieces:
+    if pieces or claim_id in claim_checks:
+        own = claim_checks.get(claim_id)
+        labelled = [("claim", own)] if own is not None else [(p, checks[p]) for p in pieces]
         evs = []
-        for p in pieces:
+        for _, fn in labelled:
             try:
-                evs.append(checks[p](df))
+                evs.append(fn(df))
             except Exception as e:  # a failing check is reported, never turned into a pass
                 evs.append(Evidence(NOT_MEASURED, f"the protocol check raised {type(e).__name__}: {e}"))
         verdict = combine(evs)
-        text = "; ".join(f"{p}: {e.verdict} - {e.measured_text}" for p, e in zip(pieces, evs))
+        text = evs[0].measured_text if own is not None else \
+            "; ".join(f"{p}: {e.verdict} - {e.measured_text}" for (p, _), e in zip(labelled, evs))
         scripts = sorted({str(documented[p].get("script", "")) for p in pieces} - {""})
-        basis = {str(documented[p].get("basis", MEASURED)) for p in pieces}
+        bases = {str((documented[p].get("basis_of") or {}).get(claim_id, documented[p].get("basis", MEASURED)))
+                 for p in pieces}
         recs = sorted({str(r.get("record", r)) if isinstance(r, dict) else str(r)
                        for e in evs for r in (e.records or [])})
-        j = Judgement(verdict, basis.pop() if len(basis) == 1 else MEASURED, text, pieces, ", ".join(scripts),
+        j = Judgement(verdict, bases.pop() if len(bases) == 1 else MEASURED, text, pieces, ", ".join(scripts),
                       recs, evs[0].value if len(evs) == 1 else None)
         if j.verdict == NOT_MEASURED and (a := arithmetic(claim_id)) is not None:
             a.pieces, a.text = pieces, a.text + f" (protocol pieces {', '.join(pieces)} not measured yet)"

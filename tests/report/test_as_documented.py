@@ -53,3 +53,19 @@ def test_a_raising_protocol_check_is_not_measured_never_a_pass():
 def test_a_claim_no_protocol_speaks_to_is_not_measured():
     j = ad.judge("zzz", EMPTY, checks={}, documented={})
     assert j.verdict == NOT_MEASURED
+
+
+def test_a_claims_own_check_decides_over_the_rest_of_its_piece():
+    # a piece with a refuted memory part and a confirmed time part: the time claim reads its own part
+    checks = {"p1": lambda df: Evidence(REFUTED, "memory part refuted")}
+    doc = {"p1": {"claims": ["c-time"], "script": "benchmark_memory.py", "basis": "measured"}}
+    own = {"c-time": lambda df: Evidence(CONFIRMED, "time part confirmed")}
+    j = ad.judge("c-time", EMPTY, checks, doc, own)
+    assert j.verdict == CONFIRMED and j.text == "time part confirmed" and j.pieces == ["p1"]
+    assert ad.judge("c-time", EMPTY, checks, doc, {}).verdict == REFUTED
+
+
+def test_a_piece_may_state_another_basis_for_one_claim():
+    checks = {"p1": lambda df: Evidence(CONFIRMED, "ok")}
+    doc = {"p1": {"claims": ["c-1"], "basis": "measured", "basis_of": {"c-1": "constant"}}}
+    assert ad.judge("c-1", EMPTY, checks, doc, {}).basis == "constant"
