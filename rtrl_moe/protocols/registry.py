@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import anbn, haystack, memory, selftest, speed
+from . import anbn, haystack, memory, selftest, speed, threeway
 from .models import model_file
 
 UPSTREAM = "jmCabrillana/rtrl_moe"
@@ -86,6 +86,9 @@ PIECES: dict[str, Piece] = {p.name: p for p in (
           "63335ac292cfaddc2c0f4e5a352e8d0ebab57974", "anbn", "silu-norm-rnn",
           dict(d_in=2, hidden=30, d_out=2),
           dict(steps=5000, lr=1e-3, hidden=30, len_max_a=8, acc_steps=64), files=RTRL_FILES),
+    Piece("rnn_vs_moe_rtrl_128", threeway.rnn_vs_moe_rtrl, "test_rnn_vs_moe_rtrl.py",
+          "8fbb3a3b94a0a3a1ecc76ad67517ce3d95b09710", "threeway", "moe", haystack.HAYSTACK_MOE,
+          dict(seq_len=128, steps=80, lr=3e-3, n=20, learner="sparse-rtrl"), files=RTRL_FILES),
     Piece("selftest", selftest.selftest, "(none: the runner's own test piece)", "", "selftest",
           "none", {}, dict(crash=False), timeout_s=60),
 )}
@@ -94,7 +97,7 @@ PIECES: dict[str, Piece] = {p.name: p for p in (
 PRESET = ("anbn_classify9", "anbn_classify9_lr1e2", "haystack8_bptt", "proof_untrained_trials",
           "demo_memory_advantage", "demo_extreme_short", "benchmark_memory_short",
           "tree_speed_haystack", "train_anbn_bptt", "tree_speed_anbn_10steps", "haystack8_rtrl",
-          "train_anbn_rtrl")
+          "train_anbn_rtrl", "rnn_vs_moe_rtrl_128")
 
 
 def piece(name: str) -> Piece:

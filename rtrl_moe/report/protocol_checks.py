@@ -593,10 +593,26 @@ def check_train_anbn_similar(df) -> Evidence:
                     None, ["rule: the 95% interval of the difference within +-5 points"])
 
 
+THREEWAY = {"rnn": 0.30, "moe_bptt": 0.20, "moe_rtrl": 0.35}
+
+
 def check_rnn_vs_moe_rtrl_128(df) -> Evidence:
     """test_rnn_vs_moe_rtrl.py (003: RNN 30%, MoE BPTT 20%, RTRL 35% 'WINNER' at T=128, 80
-    steps): not in the preset (its RTRL arm costs ~20 min of CPU at 5 seeds); NOT MEASURED."""
-    return _none("rnn_vs_moe_rtrl_128")
+    steps, online accuracy of the last 20): each arm against its figure (``_accuracy``, 5
+    points), and 'winner' = RTRL beats the better other arm (95% interval of the difference
+    above 0), NOT SUPPORTED when both sit at chance; all parts must hold."""
+    piece = "rnn_vs_moe_rtrl_128"
+    rows = records(df, piece)
+    if len(rows) == 0:
+        return _none(piece)
+    parts = [_accuracy(piece, df, f"metrics.acc_{a}_last20", doc,
+                       f"T=128 {ARM_LABEL[a]}, online accuracy of the last 20 of 80 steps")
+             for a, doc in THREEWAY.items()]
+    best = max(("rnn", "moe_bptt"), key=lambda a: statistics.fmean(num(rows, f"metrics.acc_{a}_last20")))
+    v, text = _compare("RTRL", list(num(rows, "metrics.acc_moe_rtrl_last20")), ARM_LABEL[best],
+                       list(num(rows, f"metrics.acc_{best}_last20")), 0.25, "beats")
+    parts.append(Evidence(v, text))
+    return merge(parts, [ARM_LABEL[a] for a in THREEWAY] + ["RTRL wins"])
 
 
 CHECKS = {

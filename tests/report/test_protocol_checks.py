@@ -68,7 +68,9 @@ def test_no_records_names_the_piece(tmp_path):
     df = frame(tmp_path, seeds("haystack8_bptt", "acc_last50", [1.0] * 5))
     for check, piece in ((pc.check_haystack8_rtrl, "haystack8_rtrl"),
                          (pc.check_tree_speed_haystack, "tree_speed_haystack"),
-                         (pc.check_rnn_vs_moe_rtrl_128, "rnn_vs_moe_rtrl_128")):
+                         (pc.check_rnn_vs_moe_rtrl_128, "rnn_vs_moe_rtrl_128"),
+                         (pc.check_demo_memory_advantage, "demo_memory_advantage"),
+                         (pc.check_benchmark_memory_short, "benchmark_memory_short")):
         ev = check(df)
         assert ev.verdict == NOT_MEASURED and piece in ev.measured_text
 
@@ -177,3 +179,15 @@ def test_every_piece_and_claim_is_wired():
         assert set(doc["claims"]) <= set(pc.CLAIM_CHECKS), piece
     from rtrl_moe.protocols import PRESET
     assert set(PRESET) <= set(pc.CHECKS)
+
+
+def test_the_threeway_winner_at_chance_is_uninformative(tmp_path):
+    pts = [("rnn_vs_moe_rtrl_128", i, {"chance_accuracy": 0.25, "acc_rnn_last20": v,
+                                       "acc_moe_bptt_last20": v, "acc_moe_rtrl_last20": v})
+           for i, v in enumerate([0.25, 0.2, 0.3, 0.25, 0.25])]
+    ev = pc.check_rnn_vs_moe_rtrl_128(frame(tmp_path, pts))
+    assert "uninformative" in ev.measured_text and ev.verdict in (PARTIAL, REFUTED)
+    pts = [("rnn_vs_moe_rtrl_128", i, {"chance_accuracy": 0.25, "acc_rnn_last20": 0.3,
+                                       "acc_moe_bptt_last20": 0.2, "acc_moe_rtrl_last20": v})
+           for i, v in enumerate([0.9, 0.95, 0.92, 0.9, 0.93])]
+    assert pc.check_rnn_vs_moe_rtrl_128(frame(tmp_path / "b", pts)).verdict == REFUTED
