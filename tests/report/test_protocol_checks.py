@@ -87,6 +87,13 @@ def test_speed_ratio_bands(tmp_path, check, piece, doc):
     assert check(frame(tmp_path / "e", seeds(piece, key, [doc * 12] * 3))).verdict == PARTIAL
 
 
+def test_a_faster_claim_measured_slower_is_not_confirmed(tmp_path):
+    # 0.8x is within 0.5x..2x of 1.51x, but the sparse arm is slower: the direction fails
+    ev = pc.check_tree_speed_haystack(frame(tmp_path, seeds(
+        "tree_speed_haystack", "ratio_dense_over_sparse", [0.8] * 5)))
+    assert ev.verdict == PARTIAL and "other side of 1" in ev.measured_text
+
+
 def test_the_tree_range_needs_both(tmp_path):
     df = frame(tmp_path, seeds("tree_speed_anbn_10steps", "ratio_dense_over_sparse", [2.7] * 5)
                + seeds("tree_speed_haystack", "ratio_dense_over_sparse", [30.0] * 5))
