@@ -11,7 +11,8 @@ The rule, fixed before any protocol record existed:
   -> NOT REPRODUCED ON THE BENCH, never REFUTED outright;
 * as documented REFUTED (the number does not come back under the document's own protocol):
   REFUTED, unless the bench CONFIRMS the claim, then PARTIAL;
-* NOT SUPPORTED (both arms at chance) on either side, and nothing refuted -> NOT SUPPORTED;
+* NOT SUPPORTED (both arms at chance) on one side: PARTIAL where the other side CONFIRMS it or
+  holds in part, else NOT SUPPORTED;
 * otherwise the bench's verdict, or the documented protocol's where the bench has none.
 """
 from __future__ import annotations
@@ -76,6 +77,10 @@ def decide(as_documented: str, on_bench: str, claim_id: str = "") -> tuple[str, 
                              "holds on the bench", "both")
         return REFUTED, "the documented number does not reproduce under the document's own protocol", "documented"
     if NOT_SUPPORTED in (on_bench, as_documented):
+        other, side = (as_documented, "documented") if on_bench == NOT_SUPPORTED else (on_bench, "bench")
+        if other in (CONFIRMED, PARTIAL):   # informative on one side only: neither alone decides
+            where = "the document's own protocol" if side == "documented" else "the bench"
+            return PARTIAL, f"holds under {where}, uninformative on the other (both arms at chance)", side
         return (NOT_SUPPORTED, "uninformative: both arms sit at chance",
                 "bench" if on_bench == NOT_SUPPORTED else "documented")
     if on_bench == NOT_MEASURED:

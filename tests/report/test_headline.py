@@ -32,8 +32,12 @@ def test_a_figure_refuted_under_its_own_protocol():
 
 
 def test_uninformative_is_never_confirmed():
-    assert headline(CONFIRMED, NOT_SUPPORTED, "x")[0] == NOT_SUPPORTED
-    assert headline(NOT_SUPPORTED, CONFIRMED, "x")[0] == NOT_SUPPORTED
+    assert headline(NOT_MEASURED, NOT_SUPPORTED, "x")[0] == NOT_SUPPORTED
+    assert headline(NOT_SUPPORTED, NOT_SUPPORTED, "x")[0] == NOT_SUPPORTED
+    assert headline(NOT_SUPPORTED, NOT_MEASURED, "x")[0] == NOT_SUPPORTED
+    # informative on one side only: at most PARTIAL
+    assert headline(CONFIRMED, NOT_SUPPORTED, "x")[0] == PARTIAL
+    assert headline(NOT_SUPPORTED, CONFIRMED, "x")[0] == PARTIAL
 
 
 def test_the_bench_decides_where_it_measured_and_the_protocol_where_it_did_not():
