@@ -17,9 +17,8 @@ The rule, fixed before any protocol record existed:
 """
 from __future__ import annotations
 
-from .evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED
+from .evidence import CONFIRMED, NOT_MEASURED, NOT_SUPPORTED, PARTIAL, REFUTED
 
-NOT_SUPPORTED = "NOT SUPPORTED"
 NOT_REPRODUCED = "NOT REPRODUCED ON THE BENCH"
 #: every value a claim's headline ``verdict`` can take, in the summary's order
 HEADLINE_VERDICTS = (CONFIRMED, REFUTED, NOT_REPRODUCED, PARTIAL, NOT_SUPPORTED, NOT_MEASURED)
