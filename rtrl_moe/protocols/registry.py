@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import anbn, haystack, memory, selftest, speed, threeway
+from . import anbn, exactness, haystack, memory, selftest, speed, threeway
 from .models import model_file
 
 UPSTREAM = "jmCabrillana/rtrl_moe"
@@ -89,6 +89,10 @@ PIECES: dict[str, Piece] = {p.name: p for p in (
     Piece("rnn_vs_moe_rtrl_128", threeway.rnn_vs_moe_rtrl, "test_rnn_vs_moe_rtrl.py",
           "8fbb3a3b94a0a3a1ecc76ad67517ce3d95b09710", "threeway", "moe", haystack.HAYSTACK_MOE,
           dict(seq_len=128, steps=80, lr=3e-3, n=20, learner="sparse-rtrl"), files=RTRL_FILES),
+    Piece("upstream_exactness", exactness.upstream_exactness, "debug_gradients.py",
+          "7f2998d847919383b974b2a82982e38c27580ec6", "exactness", "moe", exactness.DOCS_MOE,
+          dict(lengths=list(exactness.LENGTHS)), files=RTRL_FILES + ("learners/bptt.py",),
+          timeout_s=900),
     Piece("selftest", selftest.selftest, "(none: the runner's own test piece)", "", "selftest",
           "none", {}, dict(crash=False), timeout_s=60),
 )}
