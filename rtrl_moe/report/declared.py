@@ -221,5 +221,6 @@ DECLARED = {
     "003-consistent": (W_MEM_TRAIN, _r("final_accuracy at T = 32, 64, 128, three arms; bptt / sparse-rtrl memory at "
                                        "T = 10,000 (tensor bytes and RSS)")),
     "003-30-trials": (W_ARITH, _r("the table's entries x 30")),
-    "003-50pct": (W_MEM, _r("topk_read / n_slots and topk_write / n_slots of the documents' config")),
+    "003-50pct": (W_DENSE_SPARSE, _r("topk_read / n_slots and topk_write / n_slots of the documents' config; "
+                                     "sensitivity_ns_per_step sparse-rtrl / rtrl")),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ..curves import curves, pick, rows_of
+from ..curves import curves, matched, pick, rows_of
 from ..data import PEAK, col, doc_mask, model_field, num, select
 from ..evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, Evidence, nm, show
 from ..fmt import fmt_bytes, fmt_T
@@ -153,4 +153,24 @@ def trials_arithmetic(values, n_trials, text, row=3):
                         f"(train-003 runs 5 seeds of 30 steps); the table's largest difference within a row, "
                         f"{gap:.1%}, is {within} the +-{half_diff:.0%} a difference of two such averages carries",
                         [], "accuracy", notes)
+    return check
+
+
+SENS_NS = "metrics.sensitivity_ns_per_step"
+
+
+def computes_less(sparse="sparse-rtrl", dense="rtrl", field=SENS_NS):
+    """'only compute for active slots': the sparse learner's sensitivity update takes less time than
+    the dense one's, median over pairs measured in the same run and config: below 1x CONFIRMED,
+    not below REFUTED."""
+
+    def check(df):
+        m, rows = matched(df, sparse, dense, field=field, iqr=None)
+        if len(m) == 0:
+            return nm(f"no `measure` pairs of {sparse} and {dense} with {field} in one run (docs-dense-sparse)",
+                      figure="time")
+        r = float((m["va"] / m["vb"]).median())
+        v = CONFIRMED if r < 1 else REFUTED
+        return Evidence(v, f"{sparse}/{dense} {field.split('.')[-1]}: median {r:.3g}x over {len(m)} pairs",
+                        show(rows, (field,)), "time", [f"less compute = the median ratio below 1x"], r, "x")
     return check

@@ -63,3 +63,16 @@ def test_slot_fraction_both_ways(tmp_path):
 def test_trials_arithmetic_both_ways():
     assert trials_arithmetic((0.233, 0.267, 0.300), 30, "t")(None).verdict == NOT_MEASURED
     assert trials_arithmetic((0.233, 0.250, 0.300), 30, "t")(None).verdict == REFUTED   # 0.25 x 30 = 7.5
+
+
+def test_computes_less_both_ways(tmp_path):
+    from rtrl_moe.report.checks.savings import computes_less
+    df = load_records(tmp_path, measure(("rtrl", "sparse-rtrl"), label="docs-dense-sparse"))
+    assert computes_less()(df).verdict == CONFIRMED          # synthetic sparse-rtrl is 0.3x rtrl's time
+
+    def slow(r):
+        if r["config"]["learner"] == "sparse-rtrl":
+            r["metrics"]["sensitivity_ns_per_step"] = 1e12
+    df = load_records(tmp_path / "b", measure(("rtrl", "sparse-rtrl"), label="docs-dense-sparse", tweak=slow))
+    assert computes_less()(df).verdict == REFUTED
+    assert computes_less()(load_records(tmp_path / "c", measure(("bptt",)))).verdict == NOT_MEASURED
