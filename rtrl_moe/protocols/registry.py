@@ -101,7 +101,7 @@ PIECES: dict[str, Piece] = {p.name: p for p in (
 PRESET = ("anbn_classify9", "anbn_classify9_lr1e2", "haystack8_bptt", "proof_untrained_trials",
           "demo_memory_advantage", "demo_extreme_short", "benchmark_memory_short",
           "tree_speed_haystack", "train_anbn_bptt", "tree_speed_anbn_10steps", "haystack8_rtrl",
-          "train_anbn_rtrl", "rnn_vs_moe_rtrl_128")
+          "train_anbn_rtrl", "rnn_vs_moe_rtrl_128", "upstream_exactness")
 
 
 def piece(name: str) -> Piece:
