@@ -28,6 +28,8 @@ COMMANDS = (
      "train-trajectory; about 2.5 hours on one core)", "python -m rtrl_moe.bench sweep --preset train"),
     ("the online learners' frontier (pieces frontier-agree, frontier-cost, frontier-train)",
      "python -m rtrl_moe.bench sweep --preset frontier"),
+    ("the documents' own experiments as their scripts ran them, on the upstream cell (seeds 0-4; "
+     "docs/PROTOCOLS.md)", "python -m rtrl_moe.protocols run --seeds 0,1,2,3,4 --out results/protocols.jsonl"),
     ("measure on a GPU machine", "python -m rtrl_moe.bench sweep --preset gpu"),
     ("regenerate this report from results/", "python -m rtrl_moe.bench report --results results/ --out reports/"),
 )
