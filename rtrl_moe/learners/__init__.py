@@ -1,6 +1,7 @@
 """The learners, by the names used everywhere (CLI, harness, asv, report)."""
 from .base import Learner, iter_steps
 from .bptt import BPTT, TBPTT, CheckpointBPTT
+from .elementwise_rtrl import ElementwiseRTRL
 from .rflo import RFLO
 from .rtrl import DenseRTRL, SparseReadOnlyRTRL, SparseRTRL
 from .snap import SnAp1, SnAp2
@@ -8,7 +9,8 @@ from .tree_rtrl import TreeRTRL
 from .uoro import UORO
 
 _REGISTRY = {cls.name: cls for cls in (BPTT, TBPTT, CheckpointBPTT, DenseRTRL, SparseRTRL,
-                                       TreeRTRL, SparseReadOnlyRTRL, SnAp1, SnAp2, UORO, RFLO)}
+                                       TreeRTRL, SparseReadOnlyRTRL, SnAp1, SnAp2, UORO, RFLO,
+                                       ElementwiseRTRL)}
 LEARNERS = tuple(_REGISTRY)
 
 

@@ -17,8 +17,9 @@ from typing import Any, Optional, Union
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "oom", "timeout", "error", "skipped")
 #: what a record measured: the bench's three kinds, PonderTTT's chunked runs, and a documented
-#: experiment re-run as its script ran it (rtrl_moe.protocols)
-KINDS = ("measure", "agree", "train", "ponder", "protocol")
+#: experiment re-run as its script ran it (rtrl_moe.protocols), a long-range credit-assignment
+#: point (rtrl_moe.longrange)
+KINDS = ("measure", "agree", "train", "ponder", "protocol", "longrange")
 REQUIRED = ("schema", "run_id", "commit", "created", "machine", "config", "status", "metrics")
 
 CONFIG_FIELDS = ("kind", "learner", "learner_kwargs", "model_type", "model", "task",
