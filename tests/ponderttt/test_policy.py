@@ -79,3 +79,28 @@ def test_initial_policy_meets_budget_in_expectation(budget):
     probs = net.dist(torch.zeros(1, 5)).probs[0].detach().numpy()
     assert (probs * COSTS).sum() == pytest.approx(budget, rel=0.05)
     assert (max_entropy_logits(8.0) == 0).all()       # uniform costs 5.25 on average
+
+
+@pytest.mark.parametrize("budget", [1.5, 2.0, 3.0])
+def test_budget_guard_keeps_realised_cost_within_budget(budget):
+    """Issue 24: budget 2.0 had been realised at 3.1 on held-out chunks. With the guard the
+    realised average cost is at most the budget (tolerance 0); without it, a policy that
+    prefers UPDATE_4 spends far more: the check comes out the other way."""
+    import torch
+    tab = _table()
+    tr = PolicyTrainer(tab, budget, PPOConfig(), seed=0)
+    with torch.no_grad():
+        tr.net.actor[-1].bias.copy_(torch.tensor([0.0, 0.0, 0.0, 5.0]))   # wants UPDATE_4
+    for seed in range(3):
+        guarded = tr.act(tab, seed=seed)
+        assert COSTS[guarded].mean() <= budget + 1e-9
+        assert COSTS[guarded].mean() > budget - 12.0 / tab.n      # and it spends the budget
+        free = tr.act(tab, seed=seed, keep_budget=False)
+        assert COSTS[free].mean() > budget + 1.0
+
+
+def test_affordable_mask():
+    from ponderttt.policy import affordable
+    # 10 chunks at budget 2 = 20 units; 9 spent, 5 chunks left after this one: 20 - 9 - 5 = 6
+    assert affordable(9.0, 5, 20.0).tolist() == [True, True, True, False]
+    assert affordable(20.0, 0, 20.0).tolist() == [True, False, False, False]   # SKIP always
