@@ -38,7 +38,8 @@ def build(results_dir, out_dir) -> dict:
     figdir = out_dir / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
     written = []
-    extra = [x["figure"] for x in (ctx["frontier"], ctx["ponder_frontier"], ctx["phases"]) if x["figure"] is not None]
+    extra = [x["figure"] for x in (ctx["frontier"], ctx["ponder_frontier"], ctx["phases"],
+                                        ctx["longrange"]) if x["figure"] is not None]
     for f in [f for sec in ctx["sections"] for f in sec.figures] + extra:
         p = out_dir / f.path
         p.write_bytes(f.png)

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from . import as_documented, extras, figures, headline, targets, twin
+from . import as_documented, extras, figures, headline, longrange, targets, twin
 from .claims import CLAIMS, Claim
 from .curves import memo
 from .data import col, machine_label, num
@@ -199,6 +199,7 @@ def context(df: pd.DataFrame, loader: str) -> dict:
             "ponder": ponder_claims, "frontier": extras.frontier_section(df),
             "ponder_frontier": extras.ponder_frontier_section(df),
             "phases": extras.phases_section(df),
+            "longrange": longrange.section(df),
             "claims": claims, "claims_json": twin.dumps(objs),
             "counts": headline.tally(objs), "n_claims": len(objs), "tally": headline.tally_sentence(objs),
             "verdicts": headline.HEADLINE_VERDICTS, "vclass": VERDICT_CLASS,
