@@ -166,7 +166,7 @@ def train_slow_weights(layer: MiniBatchTTT, head: nn.Module, hidden: torch.Tenso
             loss.backward()
         torch.nn.utils.clip_grad_norm_(layer.parameters(), 1.0)
         opt.step()
-        hist.append((k, float(loss)))
+        hist.append((k, float(loss.detach())))
         if log is not None and (step + 1) % 25 == 0:
-            log(f"  outer step {step + 1}/{steps}: k={k} loss={float(loss):.4f}")
+            log(f"  outer step {step + 1}/{steps}: k={k} loss={hist[-1][1]:.4f}")
     return hist
