@@ -112,11 +112,6 @@ def forward(model, p: dict, x_t, h):
         write_w=write_w, s_w=s_w, cand=cand)
 
 
-def _outer(a, b):
-    """[..., m] x [B, n] -> [..., m, n] with b broadcast over the rows (dimension 1)."""
-    return a.unsqueeze(-1) * b.unsqueeze(1).unsqueeze(-2)
-
-
 def _softmax_backward(d_w, w):
     """d scores from d weights of a softmax whose output is ``w`` ([B, k], rows broadcast)."""
     w = w.unsqueeze(1)
@@ -174,50 +169,70 @@ class ParamJacobian:
         return flat[:, :, at:at + size]
 
 
-def backward(model, p: dict, fw, G, layout: ParamJacobian, out: torch.Tensor):
-    """``G · dh_new[W]/dh`` ([B, R, H]) and, into ``out`` ([B, R, layout.n]), ``G ·
-    dh_new[W]/dtheta`` for ``layout.names``. ``G``: [B, R, topk_write, d_model]."""
+#: how each parameter's block of J_theta is built from the factors (:func:`factors`):
+#: ``("outer", u, x)``: u [B, R, o] ⊗ x [B, i];  ``("sum", u, x)``: the sum over m input rows of
+#: u [B, R, m, o] ⊗ x [B, m, i];  ``("dense", v)``: v [B, R, *shape] itself.
+CORE_PIECES = {
+    "in_proj.weight": ("sum", "d_xe", "x"), "in_proj.bias": ("dense", "in_proj.bias"),
+    "read_gate.weight": ("outer", "d_gr", "xm"),
+    "q.weight": ("sum", "d_Q", "s_r"), "k.weight": ("sum", "d_K", "src"),
+    "v.weight": ("sum", "d_V", "src"), "o.weight": ("sum", "d_a1", "ctx"),
+    "norm1.weight": ("dense", "norm1.weight"), "norm1.bias": ("dense", "norm1.bias"),
+    "ff1.weight": ("sum", "d_fp", "u1"), "ff1.bias": ("dense", "ff1.bias"),
+    "ff2.weight": ("sum", "d_a2", "f"), "ff2.bias": ("dense", "ff2.bias"),
+    "norm2.weight": ("dense", "norm2.weight"), "norm2.bias": ("dense", "norm2.bias"),
+    "expert_gate.weight": ("dense", "expert_gate.weight"),
+    "write_gate.weight": ("outer", "d_wg", "z"),
+    "cand_slot.weight": ("sum", "d_pre", "s_w"),
+    "cand_mix.weight": ("outer", "d_cm", "z"), "cand_mix.bias": ("dense", "d_cm"),
+}
+#: an expert's parameters, from its selected position j: (kind, factor of [B, R, k, o], input)
+EXPERT_PIECES = {"w1.weight": ("outer", "d_tp", "pooled"), "w1.bias": ("dense", "d_tp", None),
+                 "w2.weight": ("outer", "d_ye", "T"), "w2.bias": ("dense", "d_ye", None)}
+
+
+def piece_of(name: str):
+    """``(kind, factor, input, expert)`` of one state parameter's block (expert: None or e)."""
+    if name.startswith("experts."):
+        _, e, part = name.split(".", 2)
+        kind, u, x = EXPERT_PIECES[part]
+        return kind, u, x, int(e)
+    kind, u, *x = CORE_PIECES[name]
+    return kind, u, (x[0] if x else None), None
+
+
+def factors(model, p: dict, fw, G, want=None):
+    """``G · dh_new[W]/dh`` ([B, R, H]) and the factors of ``G · dh_new[W]/dtheta``.
+
+    J_theta's weight blocks are outer products of a cotangent and the layer's input, so they
+    are returned as those two factors ({name: tensor}; :data:`CORE_PIECES`, :data:`EXPERT_PIECES`
+    say which belong to which parameter) and never written out: :func:`fill` builds any column
+    range of one example when the sensitivity update needs it. ``G``: [B, R, topk_write, d].
+    ``want`` (None: all): the state parameters whose factors are needed; the rest are skipped.
+    Pure tensor ops with no host synchronisation, so ``torch.compile`` can take it whole."""
     cfg = model.cfg
     B, R = G.shape[:2]
     d = cfg.d_model
-    want = layout.offset
-
-    def put(name, value):
-        if name in want:
-            layout.block(out, name).view(B, R, *p[name].shape).copy_(value)
-
-    def put_outer(name, d_y, x):
-        """A linear layer's weight from a 2-d input: d_y ⊗ x ([B, R, o] and [B, i])."""
-        if name in want:
-            torch.mul(d_y.unsqueeze(-1), x[:, None, None, :],
-                      out=layout.block(out, name).view(B, R, *p[name].shape))
-
-    def put_matmul(name, d_y, x):
-        """A linear layer's weight from a 3-d input: the sum over its m input rows of
-        d_y ⊗ x ([B, R, m, o] and [B, m, i] -> [B, R, o, i]), as one matmul per example."""
-        if name in want:
-            o, i = p[name].shape
-            m = x.shape[1]
-            prod = torch.bmm(d_y.transpose(-1, -2).reshape(B, R * o, m), x)
-            layout.block(out, name).copy_(prod.view(B, R, o * i))
+    need = (lambda name: True) if want is None else (lambda name: name in want)
+    F_: dict = {"x": fw.x, "xm": fw.xm, "s_r": fw.s_r, "src": fw.src, "ctx": fw.ctx,
+                "u1": fw.u1, "f": fw.f, "z": fw.z, "s_w": fw.s_w, "pooled": fw.pooled, "T": fw.T}
 
     # new_w = (1 - ww) s_w + ww cand,  cand = tanh(s_w Wcs^T + z Wcm^T + bcm)
     ww = fw.write_w[:, None, :, None]
     d_ww = (G * (fw.cand - fw.s_w).unsqueeze(1)).sum(-1)                  # [B, R, kw]
     d_s_w = G * (1 - ww)
     d_pre = G * ww * (1 - fw.cand * fw.cand).unsqueeze(1)                  # [B, R, kw, d]
-    put_matmul("cand_slot.weight", d_pre, fw.s_w)
+    F_["d_pre"] = d_pre
     d_s_w = d_s_w + d_pre @ p["cand_slot.weight"]
     d_cm = d_pre.sum(2)                  # [B, R, d]
-    put_outer("cand_mix.weight", d_cm, fw.z)
-    put("cand_mix.bias", d_cm)
+    F_["d_cm"] = d_cm
     d_z = d_cm @ p["cand_mix.weight"]
 
     # write weights: softmax over the selected scores s_w[i] . wg,  wg = z Wwg^T
     d_ws = _softmax_backward(d_ww, fw.write_w)                            # [B, R, kw]
     d_s_w = d_s_w + d_ws.unsqueeze(-1) * fw.wg[:, None, None, :]
     d_wg = torch.einsum("bri,bid->brd", d_ws, fw.s_w)  # [B, R, d]
-    put_outer("write_gate.weight", d_wg, fw.z)
+    F_["d_wg"] = d_wg
     d_z = d_z + d_wg @ p["write_gate.weight"]
 
     # z = pooled + sum_j ew_j y_j over the selected experts, y = W2 tanh(W1 pooled + b1) + b2
@@ -230,39 +245,44 @@ def backward(model, p: dict, fw, G, layout: ParamJacobian, out: torch.Tensor):
     W2 = W2[fw.experts]                                                    # [B, k, d, d_ff]
     d_t = (d_y.transpose(1, 2) @ W2).transpose(1, 2)                       # [B, R, k, d_ff]
     d_tp = d_t * (1 - fw.T * fw.T).unsqueeze(1)
+    F_["d_tp"], F_["d_ye"] = d_tp, d_y
     d_pooled = d_pooled + torch.einsum("brjf,bjfd->brd", d_tp, W1)
-    if layout.n_blocks:
-        _put_experts(layout, out, fw, d_tp, d_y)
 
     # expert weights: softmax over the selected scores Weg[e_j] . pooled
     d_es = _softmax_backward(d_ew, fw.expert_w)                           # [B, R, k]
     Weg = p["expert_gate.weight"][fw.experts]                              # [B, k, d]
-    if "expert_gate.weight" in want:
+    if need("expert_gate.weight"):
         J = torch.zeros(B, R, cfg.n_experts, d, dtype=G.dtype, device=G.device)
-        J.scatter_add_(2, fw.experts[:, None, :, None].expand(-1, R, -1, d),
-                       d_es.unsqueeze(-1) * fw.pooled[:, None, None, :])
-        put("expert_gate.weight", J)
+        F_["expert_gate.weight"] = J.scatter_add(
+            2, fw.experts[:, None, :, None].expand(-1, R, -1, d),
+            d_es.unsqueeze(-1) * fw.pooled[:, None, None, :])
     d_pooled = d_pooled + torch.einsum("brj,bjd->brd", d_es, Weg)
 
     # pooled = sum_j rw_j u_j;  u = LN2(a2);  a2 = u1 + ff2(tanh(ff1(u1)));  u1 = LN1(a1)
     d_rw = torch.einsum("brd,bjd->brj", d_pooled, fw.u)                 # [B, R, kr]
     d_u = fw.read_w[:, None, :, None] * d_pooled.unsqueeze(2)              # [B, R, kr, d]
-    put("norm2.weight", (d_u * fw.n2.unsqueeze(1)).sum(2))
-    put("norm2.bias", d_u.sum(2))
+    if need("norm2.weight"):
+        F_["norm2.weight"] = (d_u * fw.n2.unsqueeze(1)).sum(2)
+    if need("norm2.bias"):
+        F_["norm2.bias"] = d_u.sum(2)
     d_a2 = _norm_backward(d_u * p["norm2.weight"], fw.n2.unsqueeze(1), fw.rstd2.unsqueeze(1))
-    put_matmul("ff2.weight", d_a2, fw.f)
-    put("ff2.bias", d_a2.sum(2))
+    F_["d_a2"] = d_a2
+    if need("ff2.bias"):
+        F_["ff2.bias"] = d_a2.sum(2)
     d_fp = (d_a2 @ p["ff2.weight"]) * (1 - fw.f * fw.f).unsqueeze(1)
-    put_matmul("ff1.weight", d_fp, fw.u1)
-    put("ff1.bias", d_fp.sum(2))
+    F_["d_fp"] = d_fp
+    if need("ff1.bias"):
+        F_["ff1.bias"] = d_fp.sum(2)
     d_u1 = d_a2 + d_fp @ p["ff1.weight"]
-    put("norm1.weight", (d_u1 * fw.n1.unsqueeze(1)).sum(2))
-    put("norm1.bias", d_u1.sum(2))
+    if need("norm1.weight"):
+        F_["norm1.weight"] = (d_u1 * fw.n1.unsqueeze(1)).sum(2)
+    if need("norm1.bias"):
+        F_["norm1.bias"] = d_u1.sum(2)
     d_a1 = _norm_backward(d_u1 * p["norm1.weight"], fw.n1.unsqueeze(1), fw.rstd1.unsqueeze(1))
+    F_["d_a1"] = d_a1
 
     # a1 = s_r + o(A V),  A = softmax(Q K^T / sqrt(d)),  Q = q(s_r), K/V = k/v([s_r; xe])
     d_s_r = d_a1
-    put_matmul("o.weight", d_a1, fw.ctx)
     d_ctx = d_a1 @ p["o.weight"]
     A = fw.A.unsqueeze(1)
     d_A = d_ctx @ fw.V.transpose(1, 2).unsqueeze(1)                        # [B, R, kr, kr+c]
@@ -271,9 +291,7 @@ def backward(model, p: dict, fw, G, layout: ParamJacobian, out: torch.Tensor):
     d_S = A * (d_A - (d_A * A).sum(-1, keepdim=True)) * scale
     d_Q = d_S @ fw.K.unsqueeze(1)
     d_K = d_S.transpose(-1, -2) @ fw.Q.unsqueeze(1)
-    put_matmul("q.weight", d_Q, fw.s_r)
-    put_matmul("k.weight", d_K, fw.src)
-    put_matmul("v.weight", d_V, fw.src)
+    F_["d_Q"], F_["d_K"], F_["d_V"] = d_Q, d_K, d_V
     d_src = d_K @ p["k.weight"] + d_V @ p["v.weight"]
     kr = cfg.topk_read
     d_s_r = d_s_r + d_Q @ p["q.weight"] + d_src[:, :, :kr]
@@ -283,46 +301,90 @@ def backward(model, p: dict, fw, G, layout: ParamJacobian, out: torch.Tensor):
     d_rs = _softmax_backward(d_rw, fw.read_w)                             # [B, R, kr]
     d_s_r = d_s_r + d_rs.unsqueeze(-1) * fw.gr[:, None, None, :]
     d_gr = torch.einsum("brj,bjd->brd", d_rs, fw.s_r)  # [B, R, d]
-    put_outer("read_gate.weight", d_gr, fw.xm)
+    F_["d_gr"] = d_gr
     d_xe = d_xe + (d_gr @ p["read_gate.weight"]).unsqueeze(2) / fw.x.shape[1]
-    put_matmul("in_proj.weight", d_xe, fw.x)
-    put("in_proj.bias", d_xe.sum(2))
+    F_["d_xe"] = d_xe
+    if need("in_proj.bias"):
+        F_["in_proj.bias"] = d_xe.sum(2)
 
     # the state: only the read and the written slots reach h_new[W]
     J_h = torch.zeros(B, R, cfg.n_slots, d, dtype=G.dtype, device=G.device)
-    J_h.scatter_add_(2, fw.read[:, None, :, None].expand(-1, R, -1, d), d_s_r)
-    J_h.scatter_add_(2, fw.write[:, None, :, None].expand(-1, R, -1, d), d_s_w)
-    return J_h.view(B, R, cfg.H)
+    J_h = J_h.scatter_add(2, fw.read[:, None, :, None].expand(-1, R, -1, d), d_s_r)
+    J_h = J_h.scatter_add(2, fw.write[:, None, :, None].expand(-1, R, -1, d), d_s_w)
+    return J_h.view(B, R, cfg.H), F_
 
 
-def _put_experts(layout: ParamJacobian, out, fw, d_tp, d_y):
-    """Each example's selected experts' columns, and zeros in its other experts' columns.
-    Per selected expert j: [w1.weight | w1.bias | w2.weight | w2.bias], as in the columns."""
-    B, R, k = d_tp.shape[:3]
-    region = out[:, :, layout.expert_start:
-                 layout.expert_start + layout.n_blocks * layout.per_expert]
-    region = region.view(B, R, layout.n_blocks, layout.per_expert)
-    position = layout.position.tolist()
-    chosen = fw.experts.tolist()
-    d_ff, d = fw.T.shape[-1], d_y.shape[-1]
-    sizes = (d_ff * d, d_ff, d * d_ff, d)
-    for b in range(B):
-        used = set()
-        for j, e in enumerate(chosen[b]):
-            at = position[e]
-            if at >= layout.n_blocks:
+def expert_positions(experts: torch.Tensor, n_experts: int) -> list[list[int]]:
+    """``[b][e]``: where expert e sits among example b's selected experts, -1 if not selected
+    (one host read of the routing per step)."""
+    out = []
+    for row in experts.tolist():
+        pos = [-1] * n_experts
+        for j, e in enumerate(row):
+            pos[e] = j
+        out.append(pos)
+    return out
+
+
+def fill(name: str, shape, F_: dict, b: int, a: int, z: int, dst, where=None) -> None:
+    """Columns ``[a, z)`` of parameter ``name``'s block of J_theta for example ``b``, into
+    ``dst`` ([R, z - a], any strides). A weight's range must cover whole rows of it
+    (``SparseRTRL``'s chunk plan keeps to that). ``where``: :func:`expert_positions`' row b,
+    needed for the experts' blocks; an unselected expert's block is zero."""
+    kind, u, x, e = piece_of(name)
+    R = dst.shape[0]
+    if e is not None:
+        j = where[e]
+        if j < 0:
+            dst.zero_()
+            return
+        fu = F_[u][b, :, j]                                   # [R, o]
+        fx = None if x is None else F_[x][b, j] if x == "T" else F_[x][b]
+    else:
+        fu = F_[u][b]
+        fx = None if x is None else F_[x][b]
+    if kind == "dense":
+        dst.copy_(fu.reshape(R, -1)[:, a:z])
+        return
+    i = shape[1]
+    o0, o1 = a // i, z // i
+    if kind == "outer":
+        torch.mul(fu[:, o0:o1, None], fx[None, None, :], out=dst.view(R, o1 - o0, i))
+        return
+    # "sum": sum over the m input rows, one matmul: [R * oc, m] @ [m, i]
+    lhs = fu[:, :, o0:o1].transpose(1, 2).reshape(R * (o1 - o0), -1)
+    if dst.is_contiguous():
+        torch.mm(lhs, fx, out=dst.view(R * (o1 - o0), i))
+    else:
+        dst.copy_(torch.mm(lhs, fx).view(R, -1))
+
+
+def backward(model, p: dict, fw, G, layout: ParamJacobian, out: torch.Tensor):
+    """``G · dh_new[W]/dh`` ([B, R, H]) and, written into ``out`` ([B, R, layout.n]), ``G ·
+    dh_new[W]/dtheta`` for ``layout.names``: :func:`factors` with every block filled in (dense
+    RTRL, SnAp and the tests want J_theta whole)."""
+    J_h, F_ = factors(model, p, fw, G, set(layout.names))
+    materialise(model, p, layout, F_, fw.experts, out)
+    return J_h
+
+
+def materialise(model, p: dict, layout: ParamJacobian, F_: dict, experts, out) -> None:
+    """Every block of ``layout.names`` into ``out`` ([B, R, layout.n])."""
+    where = expert_positions(experts, model.cfg.n_experts)
+    check_experts(layout, where)
+    for b in range(out.shape[0]):
+        for name in layout.names:
+            at, size = layout.offset[name]
+            fill(name, tuple(p[name].shape), F_, b, 0, size, out[b, :, at:at + size], where[b])
+
+
+def check_experts(layout: ParamJacobian, where) -> None:
+    """A selected expert must have its columns in the layout (or J_theta would be wrong)."""
+    for row in where:
+        for e, j in enumerate(row):
+            if j >= 0 and layout.n_blocks and int(layout.position[e]) >= layout.n_blocks:
                 raise ValueError(f"expert {e} was selected but its parameters are not in the "
                                  "columns")
-            used.add(at)
-            w1, b1, w2, b2 = region[b, :, at].split(sizes, dim=-1)
-            torch.mul(d_tp[b, :, j, :, None], fw.pooled[b, None, None, :],
-                      out=w1.view(R, d_ff, d))
-            b1.copy_(d_tp[b, :, j])
-            torch.mul(d_y[b, :, j, :, None], fw.T[b, j, None, None, :], out=w2.view(R, d, d_ff))
-            b2.copy_(d_y[b, :, j])
-        for at in range(layout.n_blocks):
-            if at not in used:
-                region[b, :, at].zero_()
 
 
 def basis(model, batch_size: int, like: torch.Tensor) -> torch.Tensor:

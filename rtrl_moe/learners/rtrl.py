@@ -11,18 +11,11 @@ elsewhere from ``torch.func`` (``jacobian="torch.func"``). Nothing per-step is k
 does not depend on T. The output block touches no state: its gradient is taken
 directly at each step.
 
-Sparse RTRL uses the routing: unwritten slots are copied, so their rows of P stay as they are, and
-written slots depend only on the read and written slots, so
+The sparse learners (:mod:`.sparse_rtrl`, :mod:`.tree_rtrl`) build on this class.
 
-    P_t[W] = J_h[W, R ∪ W] P_{t-1}[R ∪ W] + J_theta[W],     P_t[not W] = P_{t-1}[not W].
-
-Because a row of P only changes when its slot is written, the gradient term ``sum_t g_t P_t`` is
-regrouped too: ``g`` is summed per row and multiplied into P only when that row is about to change
-(while the update has it in cache anyway) or when the gradient is collected. That replaces a pass
-over all of P every step, which costs as much as the sparse update's own memory traffic.
-
-``sparse-rtrl-readonly`` drops the written-but-unread columns (the analysis document's formula
-``P[W] = J[W, R] P[R] + J_theta[W]``); it is not exact and exists to measure that formula's error.
+``compile=True`` puts the Jacobian through ``torch.compile``: on the MoE cell the hand-derived
+forward and factors (:func:`moe_jacobian.factors`, one graph, no host synchronisation), elsewhere
+torch.func's; the readout's gradient is compiled too.
 """
 from __future__ import annotations
 
@@ -64,24 +57,35 @@ class DenseRTRL(Learner):
         self.jacobian = self._resolve_jacobian(jacobian, getattr(self, "cuda_graph", False))
 
     def _resolve_jacobian(self, jacobian: str, cuda_graph: bool) -> str:
-        """``auto``: the hand-derived Jacobian on the MoE cell, unless the step is compiled
-        (compile=True compiles torch.func's) or captured (its expert bookkeeping reads the
-        routing on the host, which a CUDA graph cannot)."""
+        """``auto``: the hand-derived Jacobian on the MoE cell (compiled when compile=True),
+        unless the step is captured in a CUDA graph: the update reads the step's expert
+        selection on the host to skip the unselected experts' blocks, which a graph cannot,
+        so a captured step takes torch.func's Jacobian."""
         if jacobian not in JACOBIANS:
             raise ValueError(f"{self.name}: jacobian must be one of {', '.join(JACOBIANS)}, "
                              f"got {jacobian!r}")
         routed = moe_jacobian.applies(self.model)
         if jacobian == "auto":
-            jacobian = "analytic" if routed and not (self.compile or cuda_graph) else "torch.func"
+            jacobian = "analytic" if routed and not cuda_graph else "torch.func"
         if jacobian == "analytic":
             if not routed:
                 raise ValueError(f"{self.name}: jacobian='analytic' is derived for RecurrentMoE "
                                  f"only, not {type(self.model).__name__}")
-            if self.compile or cuda_graph:
+            if cuda_graph:
                 raise ValueError(f"{self.name}: jacobian='analytic' cannot be combined with "
-                                 "compile=True or cuda_graph=True (they use torch.func's)")
+                                 "cuda_graph=True (the capture uses torch.func's)")
             self._jac = self._jac_analytic
+            if self.compile:
+                self._factors_compiled = _compiled(self._forward_factors, self)
         return jacobian
+
+    def _forward_factors(self, diff, h, x_t):
+        """The analytic forward and factors as one pure function (what compile=True takes)."""
+        model = self.model
+        fw = moe_jacobian.forward(model, self._frozen, x_t, h)
+        G = moe_jacobian.basis(model, h.shape[0], h)
+        J_h, F_ = moe_jacobian.factors(model, self._frozen, fw, G)
+        return (fw.h_new, fw.read, fw.write, fw.experts), J_h, F_
 
     # -- the transition as a function of (state params, h) for one example --------------------
     def _transition_single(self, diff, h1, x1):
@@ -138,22 +142,42 @@ class DenseRTRL(Learner):
         return (FlatJacobian(flat, diff, self.params), J_h), aux
 
     def _jac_analytic(self, diff, h, x_t, fw=None):
-        """:meth:`_jac` from :mod:`.moe_jacobian`: J_theta laid out flat in ``diff``'s order."""
+        """:meth:`_jac` from :mod:`.moe_jacobian`. Sparse learners get J_theta as its factors
+        (a ``sparse_rtrl.LazyJacobian``, built chunk by chunk in the update); dense RTRL gets
+        it laid out flat in ``diff``'s order."""
         model = self.model
-        if fw is None:
-            fw = moe_jacobian.forward(model, self._frozen, x_t, h)
         names = tuple(diff)
-        if names not in self._layouts:
-            self._layouts[names] = moe_jacobian.ParamJacobian(model, names, self.params)
-        layout = self._layouts[names]
-        B = h.shape[0]
-        G = moe_jacobian.basis(model, B, h)
-        flat = self._buffer("J_theta", (B, G.shape[1], layout.n))
-        J_h = moe_jacobian.backward(model, self._frozen, fw, G, layout, flat)
-        aux = (fw.h_new, fw.read, fw.write, fw.experts)
         if self.sparse:
-            return (FlatJacobian(flat, names, self.params), J_h), aux
-        return self._all_rows(flat, J_h, fw.write, names), aux
+            from .sparse_rtrl import LazyJacobian
+            if self.compile:
+                aux, J_h, F_ = self._factors_compiled(diff, h, x_t)
+            else:
+                if fw is None:
+                    fw = moe_jacobian.forward(model, self._frozen, x_t, h)
+                G = moe_jacobian.basis(model, h.shape[0], h)
+                J_h, F_ = moe_jacobian.factors(model, self._frozen, fw, G)
+                aux = (fw.h_new, fw.read, fw.write, fw.experts)
+            lazy = LazyJacobian(F_, aux[3], self.params, model.cfg.n_experts)
+            moe_jacobian.check_experts(self._layout(names), lazy.where)
+            return (lazy, J_h), aux
+        layout = self._layout(names)
+        B, R = h.shape[0], model.cfg.topk_write * model.cfg.d_model
+        flat = self._buffer("J_theta", (B, R, layout.n))
+        if self.compile:
+            aux, J_h, F_ = self._factors_compiled(diff, h, x_t)
+            moe_jacobian.materialise(model, self._frozen, layout, F_, aux[3], flat)
+        else:
+            if fw is None:
+                fw = moe_jacobian.forward(model, self._frozen, x_t, h)
+            G = moe_jacobian.basis(model, B, h)
+            J_h = moe_jacobian.backward(model, self._frozen, fw, G, layout, flat)
+            aux = (fw.h_new, fw.read, fw.write, fw.experts)
+        return self._all_rows(flat, J_h, aux[2], names), aux
+
+    def _layout(self, names):
+        if names not in self._layouts:
+            self._layouts[names] = moe_jacobian.ParamJacobian(self.model, names, self.params)
+        return self._layouts[names]
 
     def _all_rows(self, flat, J_h, write, names):
         """Dense RTRL's Jacobians from the written rows': an unwritten slot is copied (its rows
@@ -355,304 +379,3 @@ def _owed(G: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tens
     g_c = torch.where(in_w, G.gather(1, cols), torch.zeros((), dtype=G.dtype, device=G.device))
     G.scatter_(1, rows, 0.0)
     return g_c
-
-
-class SparseRTRL(DenseRTRL):
-    """Exact RTRL that recomputes only written rows of P, from read and written columns."""
-
-    name = "sparse-rtrl"
-    sparse = True
-    read_only = False
-    #: most columns of P per chunk of the update (cache-sized; see :meth:`_chunk_width`)
-    CHUNK = 4096
-
-    def __init__(self, model, compile: bool = False, cuda_graph: bool = False,
-                 jacobian: str = "auto"):
-        if not model.expert_param_groups() and not hasattr(model.cfg, "topk_write"):
-            raise ValueError(f"{self.name} needs a routed model (RecurrentMoE); use 'rtrl' "
-                             "for the plain RNN")
-        #: capture the step in a CUDA graph (see _consume); implies the static step
-        self.cuda_graph = bool(cuda_graph)
-        super().__init__(model, compile=compile, jacobian=jacobian)
-        cfg = model.cfg
-        self.d = cfg.d_model
-        # Fixed-size column set per example: R ∪ W padded with other slots. A padding slot was
-        # neither read nor written, so its columns of J are exactly zero: the product stays exact.
-        self.m = cfg.topk_read if self.read_only else min(cfg.n_slots,
-                                                           cfg.topk_read + cfg.topk_write)
-        self._plans: dict = {}
-        #: C = all slots in order (m == n_slots): the update reads P in place, no gather
-        self._all_columns = not self.read_only and self.m == cfg.n_slots
-        self._static = self.cuda_graph
-        self._graph = None
-
-    def _rows(self, diff, h1, x1):
-        h_new, aux = self._transition_single(diff, h1, x1)
-        write = aux[2]
-        rows = (write.unsqueeze(-1) * self.d + torch.arange(self.d, device=write.device)).flatten()
-        return h_new[rows], aux
-
-    def _columns(self, read, write):
-        if self.read_only:
-            return read
-        n_slots = self.model.cfg.n_slots
-        if self.m == n_slots:
-            # Every slot is a column: in their own order, so the update multiplies P as it lies
-            # (no gather, see _sparse_update).
-            return torch.arange(n_slots, device=read.device).expand(read.shape[0], -1)
-        used = torch.zeros(read.shape[0], n_slots, dtype=torch.bool, device=read.device)
-        used.scatter_(1, read, True).scatter_(1, write, True)
-        order = torch.argsort((~used).to(torch.int8), dim=1, stable=True)
-        return order[:, :self.m]
-
-    def _column_groups(self) -> list[slice]:
-        """Column slices of P whose owed gradient is kept apart (tree-rtrl: core and experts)."""
-        return [slice(0, self.n_state)]
-
-    def _reset(self, batch_size, like):
-        if self.cuda_graph and not self._like.is_cuda:
-            raise ValueError(f"{self.name}: cuda_graph=True needs the model on a CUDA device")
-        if self._static and self._started_once(batch_size):
-            return self._reset_in_place()
-        self._graph = None          # new tensors: a captured graph would point at the old ones
-        super()._reset(batch_size, like)
-        # Per column group: dl/dh summed per row since that row of P last changed (_accumulate).
-        groups = len(self._column_groups())
-        self.owed = torch.zeros(groups, batch_size, self.model.H, dtype=self._like.dtype,
-                                device=self._like.device)
-        self.owes = [False] * groups
-        if self._static:
-            self._static_sums()
-
-    def _owe(self, grp: int, g):
-        self.owed[grp] += g
-        self.owes[grp] = True
-
-    def _owed_rows(self, grp: int, rows, cols):
-        """What rows W of group ``grp`` owe, over the column set C (None if nothing is owed)."""
-        return _owed(self.owed[grp], rows, cols) if self.owes[grp] else None
-
-    def _take_owed(self, grp: int):
-        """All that group ``grp`` owes, [B, H], cleared (None if nothing)."""
-        if not self.owes[grp]:
-            return None
-        out = self.owed[grp].clone()
-        self.owed[grp].zero_()
-        self.owes[grp] = False
-        return out
-
-    def _update_sensitivity(self, J_h, J_theta, aux, B):
-        _, read, write, _ = aux
-        rows = _slot_elements(write, self.d)                  # [B, kw*d]
-        cols = _slot_elements(self._columns(read, write), self.d)   # [B, m*d]
-        J_wc = J_h.gather(2, cols.unsqueeze(1).expand(-1, rows.shape[1], -1))
-        self._sparse_update(self.P, rows, cols, J_wc, J_theta, self.state_names,
-                            self._owed_rows(0, rows, cols), self.state_grad)
-
-    def _accumulate(self, g):
-        if self.read_only:          # W is not inside C there: no free pass over the old rows
-            return super()._accumulate(g)
-        # sum_t g_t P_t, regrouped: a row of P is constant between writes, so its share of the
-        # gradient is (sum of g over those steps) @ P[row], paid once when the row is next
-        # written (or at collect) instead of reading all of P at every step.
-        self._owe(0, g)
-
-    def _collect_sparse(self):
-        self._lap("update")          # tree-rtrl's last flushes, when called from its _collect
-        for grp, cs in enumerate(self._column_groups()):
-            owed = self._take_owed(grp)
-            if owed is not None:
-                self.state_grad[cs] += (owed.unsqueeze(1) @ self.P[:, :, cs]).sum((0, 1))
-        self._lap("readout")         # the regrouped loss-gradient term, paid here
-        return super()._collect()
-
-    def _state_tensors(self):
-        return super()._state_tensors() + ([self.owed] if self._started else [])
-
-    def _scratch(self, key: str, numel: int) -> torch.Tensor:
-        """A flat work buffer of at least ``numel`` elements, grown when needed."""
-        buf = self._buffers.get(key)
-        if buf is None or buf.numel() < numel:
-            buf = self._buffers[key] = torch.empty(numel, dtype=self._like.dtype,
-                                                   device=self._like.device)
-        return buf
-
-    def _chunk_width(self, n: int, rows: int) -> int:
-        """Columns per chunk: at most :attr:`CHUNK` (cache-sized), and narrow enough that the
-        two scratch blocks ([|C|, w] and [|W|, w]) stay within a quarter of P ([H, n])."""
-        fair = -(-n * self.model.H // (4 * rows))
-        return max(1, min(n, self.CHUNK, max(256, fair)))
-
-    def _chunks(self, names, width: int) -> list[tuple[int, int, list[tuple[str, int, int]]]]:
-        """Column chunks of P for the update: ``(start, stop, [(param, from, to), ...])``.
-
-        Chunks are ``width`` columns, so the gathered rows, the product and J_theta's piece stay
-        in cache; they follow parameter boundaries, so J_theta is used as torch.func returned it
-        (a view) wherever one parameter fills the chunk.
-        """
-        key = ("chunks", tuple(names), width)
-        if key not in self._plans:
-            chunks, pieces, start, filled = [], [], 0, 0
-            for name in names:
-                numel = self.params[name].numel()
-                at = 0
-                while at < numel:
-                    take = min(numel - at, width - filled)
-                    pieces.append((name, at, at + take))
-                    at, filled = at + take, filled + take
-                    if filled == width:
-                        chunks.append((start, start + filled, pieces))
-                        pieces, start, filled = [], start + filled, 0
-            if pieces:
-                chunks.append((start, start + filled, pieces))
-            self._plans[key] = chunks
-        return self._plans[key]
-
-    def _sparse_update(self, P, rows, cols, J_wc, J_theta=None, names=None, g_c=None,
-                       grad=None):
-        """P[W] = J[W, C] P[C] + J_theta[W] in place; P may be a column slice of self.P.
-
-        ``J_theta`` is torch.func's ``{name: [B, |W|, *shape]}`` for ``names`` (P's columns in
-        order), or None for a pure propagation. With ``g_c`` ([B, |C|]), also
-        ``grad += g_c @ P_old[C]``, while those rows are in cache.
-        """
-        B, n = P.shape[0], P.shape[2]
-        k, m = rows.shape[1], cols.shape[1]
-        width = self._chunk_width(n, m + k)
-        flat = J_theta.columns(names) if isinstance(J_theta, FlatJacobian) else None
-        if J_theta is None:
-            chunks = [(c, min(c + width, n), None) for c in range(0, n, width)]
-        elif flat is not None:
-            chunks = [(c, min(c + width, n), [("flat", c, min(c + width, n))])
-                      for c in range(0, n, width)]
-            jac = {"flat": flat}
-        else:
-            chunks = self._chunks(names, width)
-            jac = {name: J_theta[name].reshape(B, k, -1) for name in names}
-        P_c_all = None if self._all_columns else self._scratch("P_c", m * width)
-        new_all = self._scratch("P_w", k * width)
-        for b in range(B):          # per-example slots
-            for c0, c1, pieces in chunks:
-                w = c1 - c0
-                P_b = P[b, :, c0:c1]
-                if self._all_columns:
-                    P_c = P_b           # C is every row, in order: P's chunk is the operand
-                else:
-                    P_c = torch.index_select(P_b, 0, cols[b], out=P_c_all[:m * w].view(m, w))
-                new = new_all[:k * w].view(k, w)
-                if pieces is None:
-                    torch.mm(J_wc[b], P_c, out=new)
-                else:
-                    if len(pieces) == 1:
-                        name, a, z = pieces[0]
-                        torch.addmm(jac[name][b, :, a:z], J_wc[b], P_c, out=new)
-                    else:
-                        torch.cat([jac[name][b, :, a:z] for name, a, z in pieces], dim=1,
-                                  out=new)
-                        new.addmm_(J_wc[b], P_c)
-                if g_c is not None:
-                    grad[c0:c1].addmv_(P_c.t(), g_c[b])
-                P_b.index_copy_(0, rows[b], new)
-        self.counters["sensitivity_flops"] += 2 * B * k * m * n
-
-    # -- the static step: no host synchronisation, fixed tensors (cuda_graph=True) ----------
-    # A CUDA graph replays kernels on the same memory, so the step may neither read values on
-    # the host (the loss and target counts, "is anything owed") nor allocate the tensors it
-    # keeps. The static step keeps the loss counts on the device, always settles the owed
-    # gradient (zero when nothing is owed: exact), and updates h, P and the sums in place. It
-    # runs eagerly on any device (that is how the CPU tests check it) and is captured on CUDA.
-
-    def _static_sums(self):
-        p = self._like
-        self._out_sum = {n: torch.zeros_like(self.params[n]) for n in self.out_names}
-        self._loss_sum = torch.zeros((), dtype=p.dtype, device=p.device)
-        self._hits = torch.zeros(2, dtype=torch.long, device=p.device)    # correct, targets
-
-    def _started_once(self, batch_size) -> bool:
-        return getattr(self, "P", None) is not None and self.P.shape[0] == batch_size
-
-    def _reset_in_place(self):
-        self.h.copy_(self.model.init_state(self.P.shape[0]))
-        for t in (self.P, self.owed, self.state_grad, self._loss_sum, self._hits,
-                  *self._out_sum.values()):
-            t.zero_()
-
-    def _zero_sums(self):
-        if not self._static or getattr(self, "state_grad", None) is None:
-            return super()._zero_sums()
-        self.state_grad.zero_()
-        self.out_grads = {}
-
-    def _static_consume(self, x_t, y_t):
-        (J_theta, J_h), aux = self._jac(self._diff_params(), self.h, x_t)
-        self._lap("jacobian")
-        self.owes = [True] * len(self.owes)
-        self._update_sensitivity(J_h, J_theta, aux, x_t.shape[0])
-        self._lap("update")
-        self.h.copy_(aux[0])
-        outs = {n: self.params[n].detach() for n in self.out_names}
-        readout = self._readout_compiled if self.compile else self._readout_fn
-        (d_outs, g), (total, correct) = readout(outs, self.h, x_t, y_t)
-        for n, d in d_outs.items():
-            self._out_sum[n].add_(d)
-        self._loss_sum.add_(total)
-        self._hits[0].add_(correct)
-        self._hits[1].add_((y_t != -100).sum())
-        self._accumulate(g)
-        self._lap("readout")
-
-    def _consume(self, x_t, y_t):
-        if not self._static:
-            return super()._consume(x_t, y_t)
-        if not self.cuda_graph:
-            return self._static_consume(x_t, y_t)
-        if self._graph is None:
-            self._graph = self._capture(x_t, y_t)
-            if self._graph is None:            # that was the eager warm-up step
-                return
-        graph, x_s, y_s, flops = self._graph
-        x_s.copy_(x_t)
-        y_s.copy_(y_t)
-        graph.replay()
-        self.counters["sensitivity_flops"] += flops
-        # One replay is one phase: it is charged to "update" (phases need profile=True on CUDA).
-        self._lap("update")
-
-    def _capture(self, x_t, y_t):
-        """First call after a reset: one eager static step on a side stream (CUDA graphs want
-        a warm-up for lazy initialisation), returning None. Second: capture, returning
-        ``(graph, static x, static y, flops per step)``; the caller replays it for this step."""
-        side = torch.cuda.Stream(device=x_t.device)
-        side.wait_stream(torch.cuda.current_stream(x_t.device))
-        if not getattr(self, "_warm", False):
-            with torch.cuda.stream(side):
-                self._static_consume(x_t, y_t)
-            torch.cuda.current_stream(x_t.device).wait_stream(side)
-            self._warm = True
-            return None
-        x_s, y_s = x_t.clone(), y_t.clone()
-        before, lap_at = self.counters["sensitivity_flops"], self._lap_at
-        self._lap_at = None                  # capturing runs nothing: no phase to time
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, stream=side):
-            self._static_consume(x_s, y_s)
-        flops = self.counters["sensitivity_flops"] - before
-        self.counters["sensitivity_flops"], self._lap_at = before, lap_at
-        return graph, x_s, y_s, flops
-
-    def _collect(self):
-        if self._static:                      # the device-side loss counts, once per window
-            loss, (correct, n) = float(self._loss_sum), self._hits.tolist()
-            self._meter.add_counts(loss, correct, n)
-            self.out_grads = {k: v.clone() for k, v in self._out_sum.items()} if n else {}
-            for t in (self._loss_sum, self._hits, *self._out_sum.values()):
-                t.zero_()
-        return self._collect_sparse()
-
-
-class SparseReadOnlyRTRL(SparseRTRL):
-    """The documented formula P[W] = J[W, R] P[R] + J_theta[W]: inexact when W is not in R."""
-
-    name = "sparse-rtrl-readonly"
-    exact = False
-    read_only = True

@@ -24,8 +24,8 @@ from collections import deque
 import torch
 
 from ..tree import CircularTree
-from . import moe_jacobian
-from .rtrl import SparseRTRL, _slot_elements
+from .rtrl import _slot_elements
+from .sparse_rtrl import SparseRTRL
 
 
 class TreeRTRL(SparseRTRL):
@@ -56,6 +56,7 @@ class TreeRTRL(SparseRTRL):
             width = sum(self.params[s].numel() for s in g)
             self.slices.append(slice(start, start + width))
             start += width
+        self._all_state = {s: self.params[s].detach() for s in self.state_names}
 
     def _reset(self, batch_size, like):
         super()._reset(batch_size, like)
@@ -75,20 +76,20 @@ class TreeRTRL(SparseRTRL):
 
     def _consume(self, x_t, y_t):
         B = x_t.shape[0]
-        # The routing first: only the active experts' columns are differentiated.
         if self.jacobian == "analytic":
-            fw = moe_jacobian.forward(self.model, self._frozen, x_t, self.h)
-            experts = fw.experts
+            # The factors of every parameter cost about what the active ones' do (only the
+            # selected experts' factors are formed), so one call gives the routing and all.
+            (J_theta, J_h), aux = self._jac_analytic(self._all_state, self.h, x_t)
+            experts = aux[3]
+            active = sorted(set(experts.flatten().tolist()))
         else:
+            # The routing first: only the active experts' columns are differentiated.
             with torch.no_grad():
                 experts = self.model.transition(x_t, self.h)[1].experts
-        active = sorted(set(experts.flatten().tolist()))
-        diff = {s: self.params[s].detach() for s in self.core_names}
-        for e in active:
-            diff.update({s: self.params[s].detach() for s in self.groups[e]})
-        if self.jacobian == "analytic":
-            (J_theta, J_h), aux = self._jac_analytic(diff, self.h, x_t, fw=fw)
-        else:
+            active = sorted(set(experts.flatten().tolist()))
+            diff = {s: self.params[s].detach() for s in self.core_names}
+            for e in active:
+                diff.update({s: self.params[s].detach() for s in self.groups[e]})
             (J_theta, J_h), aux = self._jac(diff, self.h, x_t)
         h_new, read, write, _ = aux
         self._lap("jacobian")         # with the routing pre-pass above

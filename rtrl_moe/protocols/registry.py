@@ -10,7 +10,8 @@ from .models import model_file
 
 UPSTREAM = "jmCabrillana/rtrl_moe"
 #: learner modules an RTRL piece depends on (package-relative)
-RTRL_FILES = ("learners/base.py", "learners/rtrl.py", "learners/moe_jacobian.py")
+RTRL_FILES = ("learners/base.py", "learners/rtrl.py", "learners/sparse_rtrl.py",
+              "learners/static_step.py", "learners/moe_jacobian.py")
 TREE_FILES = RTRL_FILES + ("learners/tree_rtrl.py", "tree.py")
 COMMON = ("protocols/models.py", "protocols/tasks.py", "protocols/loops.py")
 

@@ -115,12 +115,44 @@ def test_a_selected_expert_outside_the_columns_is_an_error():
 def test_jacobian_choice_and_its_errors():
     model = moe()
     assert rm.make_learner("sparse-rtrl", model).jacobian == "analytic"
-    assert rm.make_learner("sparse-rtrl", model, compile=True).jacobian == "torch.func"
+    # compile=True compiles the hand-derived path; only a CUDA-graph capture takes torch.func's
+    assert rm.make_learner("sparse-rtrl", model, compile=True).jacobian == "analytic"
+    assert rm.make_learner("sparse-rtrl", model, cuda_graph=True).jacobian == "torch.func"
     rnn = rm.RecurrentRNN(rm.RNNConfig(d_in=5, d_out=5, hidden=7)).double()
     assert rm.make_learner("rtrl", rnn).jacobian == "torch.func"
     with pytest.raises(ValueError, match="RecurrentMoE only"):
         rm.make_learner("rtrl", rnn, jacobian="analytic")
     with pytest.raises(ValueError, match="cannot be combined"):
-        rm.make_learner("tree-rtrl", model, jacobian="analytic", compile=True)
+        rm.make_learner("sparse-rtrl", model, jacobian="analytic", cuda_graph=True)
     with pytest.raises(ValueError, match="jacobian must be one of"):
         rm.make_learner("sparse-rtrl", model, jacobian="jacrev")
+
+
+@pytest.mark.parametrize("overrides", [dict(), dict(n_experts=6, topk=3, chunk=2, d_ff=9)])
+def test_any_column_range_filled_from_the_factors_equals_the_written_jacobian(overrides):
+    """J_theta is never written out on the sparse path: every row-aligned column range that
+    fill() builds from the factors must equal the same columns of the materialised block."""
+    model = moe(**overrides)
+    p = _params(model)
+    names = model.state_param_names()
+    B = 2
+    h = model.init_state(B) + 0.05 * torch.randn(B, model.H, dtype=torch.float64)
+    x = torch.randn(B, model.cfg.chunk, model.cfg.d_in, dtype=torch.float64)
+    fw = mj.forward(model, p, x, h)
+    G = mj.basis(model, B, h)
+    layout = mj.ParamJacobian(model, names, p)
+    flat = torch.empty(B, G.shape[1], layout.n, dtype=h.dtype)
+    mj.backward(model, p, fw, G, layout, flat)
+    _, F_ = mj.factors(model, p, fw, G)
+    where = mj.expert_positions(fw.experts, model.cfg.n_experts)
+    for name in names:
+        at, size = layout.offset[name]
+        shape = tuple(p[name].shape)
+        step = shape[1] if mj.piece_of(name)[0] != "dense" else 1
+        a, z = step, min(size, 3 * step) if size > step else size
+        if size <= step:
+            a = 0
+        for b in range(B):
+            dst = torch.full((G.shape[1], z - a), float("nan"), dtype=h.dtype)
+            mj.fill(name, shape, F_, b, a, z, dst, where[b])
+            assert torch.equal(dst, flat[b, :, at + a:at + z]), name
