@@ -93,6 +93,22 @@ def written_slots(model, route, batch_size: int, device) -> torch.Tensor:
     return route.write
 
 
+def resolve_jacobian(name: str, model, jacobian: str, other: str) -> str:
+    """``auto``: the hand-derived Jacobian (:mod:`.moe_jacobian`) on the MoE cell, ``other``
+    (the learner's generic path) elsewhere."""
+    from . import moe_jacobian
+    choices = ("auto", "analytic", other)
+    if jacobian not in choices:
+        raise ValueError(f"{name}: jacobian must be one of {', '.join(choices)}, got {jacobian!r}")
+    routed = moe_jacobian.applies(model)
+    if jacobian == "auto":
+        return "analytic" if routed else other
+    if jacobian == "analytic" and not routed:
+        raise ValueError(f"{name}: jacobian='analytic' is derived for RecurrentMoE only, not "
+                         f"{type(model).__name__}")
+    return jacobian
+
+
 def slot_layout(model) -> tuple[int, int]:
     """``(n_slots, d)``: the state viewed as slots (the plain RNN is one slot of H units)."""
     cfg = model.cfg

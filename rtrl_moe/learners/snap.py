@@ -19,25 +19,29 @@ Memory (numbers of sensitivity per example, :meth:`SnAp.state_numbers`):
   (P = 29728, P_c = 2080) that is 3,547,264 numbers against exact's 3,805,184: 7% less.
 * MoE, snap-2: ``H·P``, exact sparse RTRL (the pattern is full): not cheaper there.
 
-The Jacobians come from torch.func for the written rows, as in the exact learners, so a step
-costs at least one transition's backward per written unit whatever the pattern: SnAp saves in
-the update and in memory, not in the Jacobian.
+On the MoE cell the written rows' Jacobians come from the hand-derived backward
+(:mod:`.moe_jacobian`, ``jacobian="analytic"``, the default there), as in the exact learners, so
+the frontier's time column compares like with like; elsewhere from torch.func. A step costs at
+least one transition's backward per written unit whatever the pattern: SnAp saves in the update
+and in memory, not in the Jacobian.
 """
 from __future__ import annotations
 
 import torch
 from torch.func import vjp, vmap
 
-from . import snap_pattern
-from .approx import ApproxLearner, slot_layout, written_slots
+from . import moe_jacobian, snap_pattern
+from .approx import ApproxLearner, resolve_jacobian, slot_layout, written_slots
 
 
 class SnAp(ApproxLearner):
     uses_torch_func = True   # the written rows' Jacobians come from torch.func
     order = 1
 
-    def __init__(self, model):
+    def __init__(self, model, jacobian: str = "auto"):
         super().__init__(model)
+        self.jacobian = resolve_jacobian(self.name, model, jacobian, "torch.func")
+        self.uses_torch_func = self.jacobian == "torch.func"
         self.S, self.d = slot_layout(model)
         dev = self._like.device
         by_shape: dict = {}
@@ -60,6 +64,8 @@ class SnAp(ApproxLearner):
                               dtype=p.dtype, device=p.device) for U, cols in self.buckets]
 
     def _consume(self, x_t, y_t):
+        if self.jacobian == "analytic":
+            return self._consume_analytic(x_t, y_t)
         h_next = torch.empty_like(self.h)
         for b in range(x_t.shape[0]):
             J_theta, J_h, h_next[b], w = self._jacobian(self.h[b], x_t[b])
@@ -68,6 +74,28 @@ class SnAp(ApproxLearner):
                 self._update(P[b], U, cols, J_h, J_theta, w)
             self._timer_stop(start)
         self.h = h_next
+        g = self._readout(x_t, y_t)
+        if g is not None:
+            self._accumulate(g)
+
+    def _consume_analytic(self, x_t, y_t):
+        """The batch's written rows' Jacobians in one hand-derived pass, then the updates."""
+        model, B = self.model, x_t.shape[0]
+        fw = moe_jacobian.forward(model, self._frozen, x_t, self.h)
+        G = moe_jacobian.basis(model, B, self.h)
+        if not hasattr(self, "_layout"):
+            self._layout = moe_jacobian.ParamJacobian(model, self.state_names, self.params)
+        key = (B, G.shape[1], self._layout.n)
+        if getattr(self, "_jt_key", None) != key:
+            self._jt, self._jt_key = torch.empty(key, dtype=self.h.dtype,
+                                                 device=self.h.device), key
+        J_h = moe_jacobian.backward(model, self._frozen, fw, G, self._layout, self._jt)
+        start = self._timer_start()
+        for b in range(B):
+            for P, (U, cols) in zip(self.P, self.buckets):
+                self._update(P[b], U, cols, J_h[b], self._jt[b], fw.write[b])
+        self._timer_stop(start)
+        self.h = fw.h_new.detach()
         g = self._readout(x_t, y_t)
         if g is not None:
             self._accumulate(g)

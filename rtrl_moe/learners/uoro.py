@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import torch
 
-from .approx import ApproxLearner, slot_layout, written_slots
+from . import moe_jacobian
+from .approx import ApproxLearner, resolve_jacobian, slot_layout, written_slots
 
 
 class UORO(ApproxLearner):
@@ -36,9 +37,12 @@ class UORO(ApproxLearner):
     #: keeps the scalings finite when an estimate is zero (the start) or vanishes
     EPS = 1e-7
 
-    def __init__(self, model, seed: int = 0):
+    def __init__(self, model, seed: int = 0, jacobian: str = "auto"):
         super().__init__(model)
         self.seed = int(seed)
+        #: "analytic" on the MoE cell (both products from the hand-derived backward, as the
+        #: exact learners take theirs), "autograd" elsewhere
+        self.jacobian = resolve_jacobian(self.name, model, jacobian, "autograd")
 
     def state_numbers(self, batch_size: int = 1) -> int:
         """Numbers of estimate held: ``s`` and ``theta``."""
@@ -65,6 +69,32 @@ class UORO(ApproxLearner):
             self.state_grad += (g * self.s).sum() * self.theta
 
     def _products(self, x_t):
+        if self.jacobian == "analytic":
+            return self._products_analytic(x_t)
+        return self._products_autograd(x_t)
+
+    def _products_analytic(self, x_t):
+        """:meth:`_products` from :mod:`.moe_jacobian`: ``nu^T J_theta`` is the backward with
+        ``nu``'s written rows as the cotangent (one row per example, summed over the batch);
+        ``J_h s`` changes only the written rows, which the identity basis' ``J_h`` gives."""
+        model, B = self.model, x_t.shape[0]
+        fw = moe_jacobian.forward(model, self._frozen, x_t, self.h)
+        nu = self._noise(fw.write)
+        kw, d = model.cfg.topk_write, model.cfg.d_model
+        rows = (fw.write.unsqueeze(-1) * d + torch.arange(d, device=nu.device)).flatten(1)
+        if not hasattr(self, "_layout"):
+            self._layout = moe_jacobian.ParamJacobian(model, self.state_names, self.params)
+        G = nu.gather(1, rows).view(B, 1, kw, d)
+        _, F_ = moe_jacobian.factors(model, self._frozen, fw, G)
+        flat = torch.empty(B, 1, self._layout.n, dtype=nu.dtype, device=nu.device)
+        moe_jacobian.materialise(model, self._frozen, self._layout, F_, fw.experts, flat)
+        J_h, _ = moe_jacobian.factors(model, self._frozen, fw, moe_jacobian.basis(model, B, nu),
+                                      want=())
+        Js = self.s.clone()
+        Js.scatter_(1, rows, (J_h @ self.s.unsqueeze(-1)).squeeze(-1))
+        return flat.sum((0, 1)), Js, fw.h_new.detach(), nu
+
+    def _products_autograd(self, x_t):
         """``nu^T J_theta`` (flat), ``J_h s``, the new state and ``nu``, from one forward.
 
         ``J_h s`` is taken as the derivative, in ``v``, of ``v^T J_h s`` (double backward):
