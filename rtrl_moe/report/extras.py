@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import figures, frontier, phases, ponder, ponder_frontier, twin
+from . import figures, frontier, phases, ponder, ponder_bench, ponder_frontier, twin
 from .evidence import NOT_MEASURED
 
 #: what 004's verdicts rest on: the document's own commands, run on our torch rebuild
 PONDER_AS_DOCUMENTED = ("; the document's commands as written, on our torch rebuild (TTT-Linear update on a "
                         "random-init GPT-2; the seed's UPDATE_k is k Adam steps on all weights)")
-PONDER_ON_BENCH = ("not measured: the bench's stronger test of 004 (a pretrained backbone, loss scored before "
-                   "each chunk's update, seeds) is not run yet; the frontier section below is a pipeline "
-                   "check on a random-init GPT-2")
+PONDER_ON_BENCH = ("not measured on the bench: this claim is about the document's own commands (their times, "
+                   "GPU figures or printed lines); the pretrained-backbone runs (SmolLM2-135M, "
+                   "ponder_bench.py) judge the loss and cost claims")
 
 
 def _figure(fig, kind: str, title: str, caption: str):
@@ -28,6 +28,7 @@ def _figure(fig, kind: str, title: str, caption: str):
 
 def ponder_claims(df: pd.DataFrame) -> list[dict]:
     out = []
+    bench = ponder_bench.verdicts(df)
     for c in ponder.evaluate(df):
         out.append({"id": c.id, "source": ponder.SOURCE, "quote": c.quote,
                     "documented": {"value": c.documented, "unit": None} if c.documented else None,
@@ -43,7 +44,7 @@ def ponder_claims(df: pd.DataFrame) -> list[dict]:
                         {"verdict": c.verdict, "basis": "measured" if c.verdict != NOT_MEASURED else "not run",
                          "text": (c.measured or "not measured") + PONDER_AS_DOCUMENTED, "pieces": [],
                          "script": "the quick start's commands (ponderttt.experiments.document)", "records": []},
-                        {"verdict": NOT_MEASURED, "text": PONDER_ON_BENCH}, c.id)})
+                        bench.get(c.id, {"verdict": NOT_MEASURED, "text": PONDER_ON_BENCH}), c.id)})
     return out
 
 
@@ -68,7 +69,8 @@ def ponder_frontier_section(df: pd.DataFrame) -> dict:
     tables = []
     for (scale, data), rows in sorted(tab.items()):
         f = ponder_frontier.formatted(rows)
-        tables.append({"title": f"{scale}, {ponder_frontier.DATA_NAME.get(data, data)}",
+        tables.append({"title": f"{scale}, {ponder_frontier.DATA_NAME.get(data, data)} "
+                                f"(pipeline check: random-init GPT-2, not evidence about TTT)",
                        "cols": list(f[0]) if f else [], "rows": f})
     fig = _figure(ponder_frontier.figure(tab), "ponder-frontier", "PonderTTT: loss vs cost per chunk",
                   "Held-out loss against average nominal cost per chunk (SKIP 1, UPDATE_1 3, UPDATE_2 5, "
@@ -88,3 +90,20 @@ def phases_section(df: pd.DataFrame) -> dict:
                   "Each RTRL learner's step split by its own phase clock (ms per token), the "
                   "update's floor marked; one panel per model config.")
     return {"rows": fmt, "cols": list(fmt[0]) if fmt else [], "figure": fig}
+
+
+def ponder_pretrained_section(df: pd.DataFrame) -> dict:
+    """Document 004 on a pretrained backbone (issue 24): the TTT-Linear frontier per data set
+    and the seed's full-weight UPDATE_k, from the ``pretrained`` records (SmolLM2-135M)."""
+    ttt, full = ponder_bench.ttt_table(df), ponder_bench.full_table(df)
+    tables = []
+    for data, rows in sorted(ttt.items()):
+        f = ponder_bench.formatted(rows)
+        tables.append({"title": f"TTT-Linear, SmolLM2-135M, {ponder_bench.DATA_NAME.get(data, data)}",
+                       "cols": list(f[0]) if f else [], "rows": f})
+    for data, rows in sorted(full.items()):
+        f = ponder_bench.formatted(rows)
+        tables.append({"title": f"full-weight UPDATE_k (the seed's), SmolLM2-135M, "
+                                f"{ponder_bench.DATA_NAME.get(data, data)}",
+                       "cols": list(f[0]) if f else [], "rows": f})
+    return {"tables": tables, "headline": ponder_bench.headline(ttt)}

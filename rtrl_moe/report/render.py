@@ -198,6 +198,7 @@ def context(df: pd.DataFrame, loader: str) -> dict:
     return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
             "ponder": ponder_claims, "frontier": extras.frontier_section(df),
             "ponder_frontier": extras.ponder_frontier_section(df),
+            "ponder_pretrained": extras.ponder_pretrained_section(df),
             "phases": extras.phases_section(df),
             "longrange": longrange.section(df),
             "claims": claims, "claims_json": twin.dumps(objs),
