@@ -261,6 +261,11 @@ def docs() -> list[PointConfig]:
         for T in (32, 128, 512, 2048):
             pts += [_time(lr, T, model=DOC, label="docs-time", repeats=3, seed=seed,
                           timeout_s=1800) for lr in ("bptt", "tbptt", "sparse-rtrl")]
+    # the step at its floor with a batch (issue "exact sparse RTRL at its floor"): the
+    # documents' model at B = 8, 3 seeds, both sparse learners of a seed back to back (B = 1: docs-tree-anbn)
+    for seed in PAIR_SEEDS:
+        pts += [_time(lr, 32, model=DOC, label="docs-time-b8", repeats=3, seed=seed, batch=8,
+                      timeout_s=1800) for lr in ("sparse-rtrl", "tree-rtrl")]
     # 002's segment-tree speedups: a^n b^n (quick_verify, the documents' model) and haystack
     # (verify_haystack, "8-token sequences"), over 4 lengths for a trend, 3 pairs each
     for seed in PAIR_SEEDS:

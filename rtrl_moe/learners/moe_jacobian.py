@@ -163,6 +163,7 @@ class ParamJacobian:
         self.position = torch.full((cfg.n_experts,), len(blocks), dtype=torch.long)
         for i, (e, _) in enumerate(blocks):
             self.position[e] = i
+        self.position_list = self.position.tolist()
 
     def block(self, flat, name):
         at, size = self.offset[name]
@@ -380,9 +381,12 @@ def materialise(model, p: dict, layout: ParamJacobian, F_: dict, experts, out) -
 
 def check_experts(layout: ParamJacobian, where) -> None:
     """A selected expert must have its columns in the layout (or J_theta would be wrong)."""
+    if not layout.n_blocks:
+        return
+    position = layout.position_list
     for row in where:
         for e, j in enumerate(row):
-            if j >= 0 and layout.n_blocks and int(layout.position[e]) >= layout.n_blocks:
+            if j >= 0 and position[e] >= layout.n_blocks:
                 raise ValueError(f"expert {e} was selected but its parameters are not in the "
                                  "columns")
 

@@ -262,8 +262,9 @@ class SparseRTRL(StaticStep, DenseRTRL):
         else:
             chunks = self._chunks(names, width)
             jac = {name: J_theta[name].reshape(B, k, -1) for name in names}
-        P_c_all = None if self._all_columns else self._scratch("P_c", m * width * 2)
-        new_all = self._scratch("P_w", k * width * 2)
+        widest = max(c1 - c0 for c0, c1, _ in chunks)     # a lazy chunk may pass ``width``
+        P_c_all = None if self._all_columns else self._scratch("P_c", m * widest)
+        new_all = self._scratch("P_w", k * widest)
         for b in range(B):          # per-example slots
             for c0, c1, pieces in chunks:
                 w = c1 - c0
