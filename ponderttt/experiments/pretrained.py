@@ -267,6 +267,44 @@ def run_ttt(a, bb, base, done, out, log) -> int:
     return failed
 
 
+def run_bare(a, bb, base, done, out, log) -> int:
+    """The bare backbone's loss on each seed's evaluation window (no TTT layer): what the
+    TTT-Linear mode's SKIP (the trained layer read through W0, b0) is to be compared with.
+    From the cached hidden states and the LM head only."""
+    import torch
+
+    from .._harness import append_record, new_run_id
+    from ..hidden_cache import hidden_states
+    from ..results import build_record
+    from ..ttt_minibatch import chunk_loss
+    skips = {}
+    for r in read(out):
+        c = r["config"]
+        if r["status"] == "ok" and c["update"] == "ttt" and c["setting"] == "SKIP":
+            skips[(c["data"], c["seed"])] = r["metrics"]["loss"]
+    for seed in a.seeds:
+        for d in a.data:
+            cfg = {**base, "update": "ttt", "data": d, "seed": seed, "method": "bare",
+                   "setting": "backbone", "action": "bare"}
+            if point_key(cfg) in done:
+                continue
+            n = (seed + 1) * a.eval_chunks
+            ids, h, _ = hidden_states(bb, d, n, a.chunk_size, a.cache_dir, log)
+            with torch.no_grad():
+                ls = [float(chunk_loss(bb.head, h[i:i + 1], torch.zeros_like(h[i:i + 1]), ids[i:i + 1]))
+                      for i in range(seed * a.eval_chunks, n)]
+            loss = sum(ls) / len(ls)
+            m = {"loss": loss, "avg_cost": 1.0, "n_chunks": len(ls), "chunk_losses": ls,
+                 "loss_skip": skips.get((d, seed), loss), "recovery": None,
+                 "loss_skip_is_ttt_skip": (d, seed) in skips}
+            rec = build_record(run_id=new_run_id(), config=cfg, metrics=m)
+            rec["point_key"] = point_key(cfg)
+            validate(rec)
+            append_record(out, rec)
+            log(f"  bare {d} seed {seed}: loss={loss:.4f} (TTT SKIP {m['loss_skip']:.4f})")
+    return 0
+
+
 # -- full-weight mode --------------------------------------------------------------------------
 
 def run_full(a, bb, base, done, out, log) -> int:
@@ -379,6 +417,8 @@ def main(argv=None) -> int:
     failed = 0
     if "ttt" in a.update:
         failed += run_ttt(a, bb, base, done, out, log)
+    if "ttt" in a.update:
+        failed += run_bare(a, bb, base, done, out, log)
     if "full" in a.update:
         failed += run_full(a, bb, base, done, out, log)
     print_summary(out)

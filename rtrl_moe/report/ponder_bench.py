@@ -158,16 +158,12 @@ def fixed_frontier(fixed: dict, cost: float) -> float:
 
 
 def versus_fixed(diffs) -> str:
-    """Rule (fixed before data): per seed d = loss_method - fixed_frontier(its realised cost);
+    """Rule (fixed before data; one seed gives 'n/a'): per seed d = loss_method - fixed_frontier(its realised cost);
     'beats' when the 95% interval of the mean of d lies below 0, 'worse' above, else 'tie'."""
-    import math
-
     from .frontier import interval
     m, h = interval(diffs)
-    if m != m:
+    if m != m or h != h:   # no seed, or one seed: no interval, no verdict
         return "n/a"
-    if h != h:   # one seed: no interval
-        h = 0.0 if len(diffs) == 1 else math.inf
     return "beats" if m + h < 0 else "worse" if m - h > 0 else "tie"
 
 
@@ -191,8 +187,10 @@ def ttt_table(df: pd.DataFrame) -> dict:
             best = float((skip - num(gg, "metrics.oracle_loss_at_cost")).sum())
             rec = num(gg, "metrics.recovery").dropna()
             r, rh = interval(rec) if len(rec) else (math.nan, math.nan)
+            judged = method in ("gate", "ppo", "hindsight", "oracle")
             diffs = [float(m) - fixed_frontier(fl, float(c)) for m, c, fl in
-                     zip(num(gg, "metrics.loss"), num(gg, "metrics.avg_cost"), col(gg, "metrics.fixed_losses"))]
+                     zip(num(gg, "metrics.loss"), num(gg, "metrics.avg_cost"),
+                         col(gg, "metrics.fixed_losses"))] if judged else []
             dm, dh = interval(diffs)
             rows.append({"method": method, "setting": setting, "seeds": int(num(gg, "config.seed").nunique()),
                          "loss": loss, "loss ±95%": lh, "loss - SKIP": loss - float(skip.mean()),
@@ -201,7 +199,7 @@ def ttt_table(df: pd.DataFrame) -> dict:
                          "recovery": gain / best if best > 0 else math.nan,
                          "recovery per seed": r, "per seed ±95%": rh,
                          "vs fixed at equal cost": dm, "vs fixed ±95%": dh,
-                         "verdict vs fixed": versus_fixed(diffs) if method in ("gate", "ppo", "hindsight", "oracle") else ""})
+                         "verdict vs fixed": versus_fixed(diffs) if judged else ""})
         rows.sort(key=lambda r: (METHOD_ORDER.get(r["method"], 9), r["cost/chunk"]))
         out[da] = rows
     return out
@@ -233,11 +231,14 @@ def headline(ttt: dict) -> list[str]:
     for da, rows in sorted(ttt.items()):
         fx = {r["setting"]: r["loss"] for r in rows if r["method"] == "fixed"}
         best = min(fx, key=fx.get) if fx else None
+        say = {"beats": "beats", "worse": "is worse than", "tie": "ties with", "n/a": "not judged against"}
         parts = [f"{r['method']} {r['setting']}: recovery {r['recovery']:.2f} at cost {r['cost/chunk']:.2f}, "
-                 f"{r['verdict vs fixed']} the best fixed mix at that cost "
+                 f"{say.get(r['verdict vs fixed'], r['verdict vs fixed'])} the best fixed mix at that cost "
                  f"({r['vs fixed at equal cost']:+.4f} ± {r['vs fixed ±95%']:.4f} nats)"
                  for r in rows if r["method"] in ("gate", "ppo")]
-        out.append(f"{DATA_NAME.get(da, da)}: best fixed action {best} ({fx.get(best, float('nan')):.4f}); "
+        bare = [r["loss"] for r in rows if r["method"] == "bare"]
+        note = f", the bare backbone {bare[0]:.4f}" if bare else ""
+        out.append(f"{DATA_NAME.get(da, da)}: best fixed action {best} ({fx.get(best, float('nan')):.4f}{note}); "
                    + "; ".join(parts))
     return out
 

@@ -17,8 +17,8 @@ def test_runner_records_and_resume(tmp_path):
     args = ARGS + ["--output", str(out), "--cache_dir", str(tmp_path / "cache")]
     assert main(args) == 0
     recs = read(out)
-    # ttt: 4 fixed + hindsight + gate + ppo + oracle at 2 = 8 per data; full: 4 per data
-    assert len(recs) == 2 * 8 + 2 * 4 and all(r["status"] == "ok" for r in recs)
+    # ttt: 4 fixed + hindsight + gate + ppo + oracle at 2 + bare = 9 per data; full: 4 per data
+    assert len(recs) == 2 * 9 + 2 * 4 and all(r["status"] == "ok" for r in recs)
     assert {r["config"]["role"] for r in recs} == {"pipeline-check"}
     for r in recs:
         m = r["metrics"]
@@ -27,6 +27,7 @@ def test_runner_records_and_resume(tmp_path):
         if r["config"]["update"] == "full" and r["config"]["action"] == "SKIP":
             assert m["loss"] == m["loss_skip"] and m["flops_ratio"] == 1.0
     assert {r["config"]["data"] for r in recs} == {"stdlib-heldout", "synthetic"}
+    assert all(r["metrics"]["loss_skip_is_ttt_skip"] for r in recs if r["config"]["method"] == "bare")
     n = len(out.read_text().splitlines())
     assert main(args) == 0 and len(out.read_text().splitlines()) == n      # all resumed
     lines = out.read_text().splitlines()

@@ -78,6 +78,7 @@ def test_versus_fixed_rule_both_ways():
     assert pb.versus_fixed([-0.05, -0.04, -0.06]) == "beats"
     assert pb.versus_fixed([0.05, 0.04, 0.06]) == "worse"
     assert pb.versus_fixed([-0.05, 0.04, 0.01]) == "tie"
+    assert pb.versus_fixed([-0.05]) == "n/a"                       # one seed: no interval
 
 
 def test_ttt_table_and_headline(tmp_path):
