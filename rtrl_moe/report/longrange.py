@@ -178,12 +178,17 @@ def formatted(rows: list[dict]) -> tuple[list[str], list[dict]]:
             if v is None:
                 row[f"D={D}"] = ""
             elif v["n"] == 0:
-                row[f"D={D}"] = "not run (" + ", ".join(v["not_run"]) + ")" if v["not_run"] else "-"
+                est = (f", est. {r['est_s']:.0f} s" if "budget" in v["not_run"] and r["est_s"]
+                       else "")
+                row[f"D={D}"] = ("not run (" + ", ".join(v["not_run"]) + est + ")"
+                                 if v["not_run"] else "-")
             else:
                 ci = "" if v["half"] != v["half"] else f" ± {100 * v['half']:.0f}"
                 row[f"D={D}"] = (f"{100 * v['mean']:.0f}%{ci} (n={v['n']})"
                                  + (" ✓" if v["solved"] else ""))
-        row["longest D solved"] = "none" if r["longest"] is None else str(r["longest"])
+        ran = any(v["n"] for v in r["per_d"].values())
+        row["longest D solved"] = (str(r["longest"]) if r["longest"] is not None
+                                   else "none" if ran else "not run")
         row["memory (tensor bytes)"] = "" if r["memory"] is None else fmt_bytes(r["memory"])
         row["RSS peak"] = "" if r["rss"] is None else fmt_bytes(r["rss"])
         row["ms/token"] = "" if r["ms_per_token"] is None else f"{r['ms_per_token']:.3f}"
@@ -229,6 +234,22 @@ def figure(rows: list[dict]):
     return fig
 
 
+def updates(rec: pd.DataFrame) -> str:
+    """Optimizer steps per run, per learner: what ``every`` (or an episode, for bptt) means for
+    the number of updates the budget buys."""
+    if len(rec) == 0:
+        return ""
+    parts = {}
+    for lab, every, steps, mode in zip(col(rec, "config.learner_label").astype(str),
+                                       num(rec, "config.every"), num(rec, "config.steps"),
+                                       col(rec, "config.mode").astype(str)):
+        if lab in parts or every != every or steps != steps:
+            continue
+        parts[lab] = ("one per episode: steps / (D + 2)" if mode == "episode"
+                      else f"{int(steps // every)} (every {int(every)} steps)")
+    return "; ".join(f"{k} {v}" for k, v in parts.items())
+
+
 def section(df: pd.DataFrame) -> dict:
     """What the templates show."""
     rows = table(df)
@@ -238,6 +259,7 @@ def section(df: pd.DataFrame) -> dict:
     statuses = (col(rec, "status").astype(str).value_counts().sort_index().to_dict()
                 if len(rec) else {})
     return {"rows": frows, "cols": cols, "thesis": th, "statuses": statuses, "n": len(rec),
+            "updates": updates(rec),
             "rule": (f"solved: >= {SOLVED:.0%} held-out accuracy, mean over >= {MIN_SEEDS} seeds "
                      f"run to the end; truncated BPTT at the same memory: at most "
                      f"{MEMORY_FACTOR:g}x the learner's tensor bytes"),

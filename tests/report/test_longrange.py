@@ -80,7 +80,8 @@ def test_not_run_points_are_named_and_the_section_renders(tmp_path):
                                                       status="skipped", est_train_s=400.0)]
     sec = longrange.section(frame(tmp_path, rs))
     moe = [r for r in sec["rows"] if r["learner"] == "sparse-rtrl"][0]
-    assert moe["D=16"].startswith("not run (budget)")
+    assert moe["D=16"] == "not run (budget, est. 400 s)"
+    assert moe["longest D solved"] == "not run"
     assert sec["figure"] is not None and sec["figure"].png[:4] == b"\x89PNG"
     assert sec["thesis"]["verdict"] == "undecided"
 
