@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import anbn, exactness, haystack, memory, selftest, speed, threeway
+from . import anbn, exactness, haystack, memory, selftest, speed, threeway, upstream_rtrl
 from .models import model_file
 
 UPSTREAM = "jmCabrillana/rtrl_moe"
@@ -94,6 +94,11 @@ PIECES: dict[str, Piece] = {p.name: p for p in (
           "7f2998d847919383b974b2a82982e38c27580ec6", "exactness", "moe", exactness.DOCS_MOE,
           dict(lengths=list(exactness.LENGTHS)), files=RTRL_FILES + ("learners/bptt.py",),
           timeout_s=900),
+    Piece("upstream_rtrl_speed", upstream_rtrl.upstream_rtrl_speed, "rtrl_moe/train.py",
+          upstream_rtrl.UPSTREAM_COMMIT, "upstream_rtrl", "moe", upstream_rtrl.DOCS_CONFIG,
+          dict(seq_len=128, blocks=5, warmup=1),
+          files=RTRL_FILES + ("moe.py", "upstream.py", "flops.py", "bench/timing.py"),
+          timeout_s=1200),
     Piece("selftest", selftest.selftest, "(none: the runner's own test piece)", "", "selftest",
           "none", {}, dict(crash=False), timeout_s=60),
 )}
