@@ -184,9 +184,31 @@ def _floor(df: pd.DataFrame, t: Target, configs: dict) -> tuple[str, str]:
         num(d, "config.batch").fillna(1).astype(int).astype(str)
     per = num(d, "metrics.floor_fraction").groupby(grp, sort=True).median()
     n = grp.value_counts()
-    text = "; ".join(f"{k} {v:.2f} ({1 / v:.2f}x the floor, n={n[k]})" for k, v in per.items()) + \
+    breakdown = _phases(d, grp)
+    text = "; ".join(f"{k} {v:.2f} ({1 / v:.2f}x the floor, n={n[k]}{breakdown.get(k, '')})"
+                     for k, v in per.items()) + \
         " (median floor_fraction per config, learner and batch)" + load_note(d)
     return (MET if float(per.min()) >= t.at_least else MISSED), text
+
+
+def _phases(d: pd.DataFrame, grp: pd.Series) -> dict:
+    """Per group, where the step goes beside the floor: the median floor and phases in ms per
+    token (the learner's phase clock), so a MISSED row says what the rest of the step is."""
+    if "metrics.phase_ns_per_step" not in d.columns:
+        return {}
+    out = {}
+    floor = num(d, "metrics.floor_ns_per_step")
+    for k in grp.unique():
+        rows = d[grp == k]
+        ph = [v for v in rows["metrics.phase_ns_per_step"] if isinstance(v, dict)]
+        if not ph:
+            continue
+        med = {p: float(np.median([v.get(p, 0.0) for v in ph])) / 1e6
+               for p in ("jacobian", "update", "readout", "other")}
+        fl = float(floor[grp == k].median()) / 1e6
+        out[k] = (f"; floor {fl:.2f} ms, step phases: " +
+                  ", ".join(f"{p} {v:.2f}" for p, v in med.items()) + " ms")
+    return out
 
 
 def evaluate(df: pd.DataFrame) -> list[dict]:

@@ -149,3 +149,14 @@ def test_d16_speedups_have_the_d32_bars_and_are_judged_apart(tmp_path):
     recs = pair(dict(SLOTS, d_model=16, d_ff=32), "rtrl", "sparse-rtrl", 3_100, 1_000)
     rows = {r["id"]: r for r in tg.evaluate(load_records(tmp_path / "met", recs))}
     assert rows["slots16"]["verdict"] == tg.MET
+
+
+def test_a_missed_floor_row_says_where_the_rest_of_the_step_goes(tmp_path):
+    doc = dict(synth.MODEL, d_model=32, n_slots=4, n_experts=4, topk=2, topk_read=2, topk_write=2)
+    recs = pair(doc, "sparse-rtrl", "tree-rtrl", 1_000, 1_000, floor=0.5)
+    for r in recs:
+        r["metrics"]["phase_ns_per_step"] = {"jacobian": 3e6, "update": 9e6, "readout": 1e6,
+                                             "other": 0.0}
+    row = {r["id"]: r for r in tg.evaluate(load_records(tmp_path, recs))}["floor-doc-1.3x"]
+    assert row["verdict"] == tg.MISSED
+    assert "step phases: jacobian 3.00, update 9.00, readout 1.00, other 0.00 ms" in row["measured"]
