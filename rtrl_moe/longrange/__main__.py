@@ -59,6 +59,9 @@ def main(argv=None) -> int:
                                 "leave for later (skip), store as not run (record), or run")
             s.add_argument("--budget-s", type=float, default=None,
                            help="after this many seconds, store the rest as not run")
+            s.add_argument("--rerun", action="store_true",
+                           help="run the selected points again even where stored records "
+                                "settle them (the new records supersede the old)")
     pt = sub.add_parser("point", help="(internal) run one point in this process")
     pt.add_argument("--point", required=True, help="the point as JSON")
     pt.add_argument("--result", required=True)
@@ -78,7 +81,7 @@ def main(argv=None) -> int:
         print(f"{len(points)} point(s)")
         return 0
     from .runner import run
-    written = run(points, a.out, a.timeout, a.waiting, a.budget_s)
+    written = run(points, a.out, a.timeout, a.waiting, a.budget_s, rerun=a.rerun)
     bad = [w for w in written if w["status"] not in ("ok", "skipped")]
     print(f"{len(written)} point(s) recorded, {len(bad)} failed; records in {a.out}")
     return 1 if bad else 0

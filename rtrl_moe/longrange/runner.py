@@ -120,17 +120,19 @@ def _write(out, point, status, metrics, message, code, **extra) -> dict:
 
 def run(points, out, timeout_s: float = TIMEOUT_S, waiting: str = "skip",
         budget_s: float | None = None, final_flag: str = LEARNERS_FINAL, child=run_child,
-        log=print) -> list[dict]:
+        log=print, rerun: bool = False) -> list[dict]:
     """Run every point not already settled in ``out``; append a record per point.
 
     ``waiting``: what to do with a learner the lead is rewriting while ``final_flag`` does not
     exist: ``skip`` (leave it for a later run), ``record`` (store it as not run), ``run``.
     ``budget_s``: once this much wall time is spent, the remaining points are stored as not
-    run (``session``) instead of started."""
+    run (``session``) instead of started. ``rerun``: run the points again even where a record
+    settles them (and measure each learner's cost afresh): the new record supersedes the old,
+    which stays in the file."""
     if waiting not in ("skip", "record", "run"):
         raise ValueError(f"waiting must be skip, record or run, got {waiting!r}")
     out = ensure_appendable(out)
-    done = latest(out)
+    done = {} if rerun else latest(out)
     over: dict = {}                    # family -> (estimate s, key) measured over the cap
     for r in done.values():
         m = r.get("metrics") or {}

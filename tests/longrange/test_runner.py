@@ -52,6 +52,9 @@ def test_over_budget_family_is_estimated_not_started(tmp_path):
     again = fake_child()
     runner.run(pts, out, child=again, waiting="run", log=lambda *_: None)
     assert again.calls == []                                # settled
+    fresh = fake_child()
+    runner.run(pts, out, child=fresh, waiting="run", rerun=True, log=lambda *_: None)
+    assert fresh.calls == [p.key for p in pts]              # --rerun: measured afresh
 
 
 def test_waiting_learners(tmp_path):
