@@ -132,6 +132,16 @@ def quick() -> list[PointConfig]:
                     for lr in ("rtrl", "sparse-rtrl")]
             pts += [_time(lr, 32, model=experts, label=f"speed-experts{tag}", seed=seed)
                     for lr in ("sparse-rtrl", "tree-rtrl")]
+    # compile=True (the hand-derived Jacobian through torch.compile) beside the eager step, one
+    # seed: whether fusing wins (issue "exact sparse RTRL at its floor"); targets use eager only.
+    # The eager twins at d_model 16 are speed-slots16 / speed-experts16's seed-0 points.
+    for lr, model, kws in (("sparse-rtrl", DOC, ({}, {"compile": True})),
+                           ("sparse-rtrl", SPEED_SLOTS16, ({"compile": True},)),
+                           ("tree-rtrl", SPEED_EXPERTS16, ({"compile": True},))):
+        for kw in kws:
+            pts.append(PointConfig(kind="measure", learner=lr, learner_kwargs={**_lk(lr), **kw},
+                                   model=dict(model), seq_len=32, repeats=5, warmup=1,
+                                   label="speed-compiled", timeout_s=1200))
     for lr in ("rtrl", "sparse-rtrl", "tree-rtrl", "sparse-rtrl-readonly"):
         pts += [_agree(lr, T) for T in (1, 16, 64)]
     pts += [_agree("tbptt", 64)]
