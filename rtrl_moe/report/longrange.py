@@ -65,6 +65,17 @@ def interval(values) -> tuple[float, float]:
     return float(v.mean()), float(t95(len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
 
 
+def _order(key: tuple) -> tuple:
+    """Models as in MODEL_NAMES; per model the constant-memory learners, then truncated BPTT by
+    window, then full BPTT."""
+    model, learner = key
+    m = list(MODEL_NAMES).index(model) if model in MODEL_NAMES else len(MODEL_NAMES)
+    if is_tbptt(learner):
+        k = learner.partition("-")[2]
+        return (m, 1, int(k) if k.isdigit() else 0, learner)
+    return (m, 2 if learner in NON_STREAMING else 0, 0, learner)
+
+
 def table(df: pd.DataFrame) -> list[dict]:
     """One row per (model, learner label): accuracy per D, longest D solved, memory, time."""
     rec = records(df)
@@ -73,7 +84,7 @@ def table(df: pd.DataFrame) -> list[dict]:
     rows = []
     mt = col(rec, "config.model_type").astype(str)
     lab = col(rec, "config.learner_label").astype(str)
-    order = list(dict.fromkeys(zip(mt, lab)))
+    order = sorted(set(zip(mt, lab)), key=_order)
     for model, learner in order:
         g = rec[(mt == model) & (lab == learner)]
         per_d = {}
