@@ -1,8 +1,6 @@
 """The long-range section: the thesis judgement comes out each way on synthetic records."""
 import json
 
-import pytest
-
 from rtrl_moe.longrange import registry
 from rtrl_moe.records import make_record
 from rtrl_moe.report import data, longrange
