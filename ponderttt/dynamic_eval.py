@@ -44,7 +44,7 @@ class DynamicEvaluator:
         steps = []
         for _ in range(self.k):
             loss = self.lm(input_ids=ids, labels=ids).loss
-            steps.append(float(loss))
+            steps.append(float(loss.detach()))
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()

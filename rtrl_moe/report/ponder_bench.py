@@ -144,7 +144,7 @@ def fixed_frontier(fixed: dict, cost: float) -> float:
     convex hull of the fixed actions' (cost, loss) points, interpolated (a random mix of two
     actions spends and scores the weighted average in expectation). ``fixed``: {action: loss}."""
     import numpy as np
-    pts = sorted((NOMINAL[a], l) for a, l in fixed.items())
+    pts = sorted((NOMINAL[a], loss) for a, loss in fixed.items())
     hull: list = []
     for p in pts:   # lower hull, monotone chain
         while len(hull) >= 2 and (hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1]) - \

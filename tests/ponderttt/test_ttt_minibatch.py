@@ -2,8 +2,14 @@
 import pytest
 import torch
 
-from ponderttt.ttt_minibatch import (ACTION_STEPS, MiniBatchTTT, MiniBatchTTTConfig, chunk_loss,
-                                     outcome_rows, train_slow_weights)
+from ponderttt.ttt_minibatch import (
+    ACTION_STEPS,
+    MiniBatchTTT,
+    MiniBatchTTTConfig,
+    chunk_loss,
+    outcome_rows,
+    train_slow_weights,
+)
 
 
 def _layer(seed=0, d=32, H=4, o_std=0.05):

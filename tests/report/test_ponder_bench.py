@@ -27,8 +27,8 @@ def rec(update, data, method, setting, seed, loss, *, cost=None, skip=None, stat
 
 
 def full(data, losses, **kw):
-    return [rec("full", data, "fixed", a, 0, l, skip=losses["SKIP"], **kw.get(a, {}))
-            for a, l in losses.items()]
+    return [rec("full", data, "fixed", a, 0, x, skip=losses["SKIP"], **kw.get(a, {}))
+            for a, x in losses.items()]
 
 
 def test_loss_claims_both_ways(tmp_path):
@@ -85,7 +85,7 @@ def test_ttt_table_and_headline(tmp_path):
     fx = {"SKIP": 3.0, "UPDATE_1": 2.9, "UPDATE_2": 2.85, "UPDATE_4": 2.8}
     rs = []
     for s in range(3):
-        rs += [rec("ttt", "go", "fixed", a, s, l, skip=3.0, fixed=fx) for a, l in fx.items()]
+        rs += [rec("ttt", "go", "fixed", a, s, x, skip=3.0, fixed=fx) for a, x in fx.items()]
         rs.append(rec("ttt", "go", "gate", "rate=0.5", s, 2.88 - 0.001 * s, cost=2.0, skip=3.0,
                       fixed=fx, oracle=2.8))
     tab = pb.ttt_table(load_records(tmp_path, rs))
