@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from . import as_documented, extras, figures, headline, longrange, targets, twin
+from . import as_documented, extras, figures, headline, longrange, targets, targets_upstream, twin
 from .claims import CLAIMS, Claim
 from .curves import memo
 from .data import col, machine_label, num
@@ -206,7 +206,7 @@ def context(df: pd.DataFrame, loader: str) -> dict:
             "verdicts": headline.HEADLINE_VERDICTS, "vclass": VERDICT_CLASS,
             "first_screen": headline.first_screen(objs, plain), "caveats": caveats(df),
             "sections": secs, "not_measured": not_measured_list(results, df, secs),
-            "targets": targets.evaluate(df), "tclass": {targets.MET: "confirmed", targets.MISSED: "refuted",
+            "targets": targets.evaluate(df) + targets_upstream.evaluate(df), "tclass": {targets.MET: "confirmed", targets.MISSED: "refuted",
                                                    targets.NOT_MEASURED: "notmeasured", targets.REPORTED: "partial"},
             "sources": sorted(set(cl.source for cl, _ in results) | {c["source"] for c in ponder_claims})}
 
