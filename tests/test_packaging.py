@@ -43,7 +43,7 @@ def test_pyproject_metadata():
     assert names("report") >= {"pandas", "matplotlib", "jinja2"}
     assert names("dev") >= {"asv", "nox", "ruff"}
     assert any(d.startswith("pytest") for d in extras["test"])
-    assert "rtrl_moe[bench,report,ponder,ray]" in extras["test"]
+    assert "rtrl_moe[bench,report,ponder,backbone,ray]" in extras["test"]   # backbone: issue 24
     assert _pyproject()["tool"]["pytest"]["ini_options"]["testpaths"] == ["tests"]
 
 
