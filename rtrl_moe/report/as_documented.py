@@ -166,6 +166,21 @@ def arithmetic(claim_id: str) -> Judgement | None:
     return Judgement(verdict, basis, f"{lead}; {right}: " + "; ".join(p.measured_text for p in parts))
 
 
+def protocol_records(df: pd.DataFrame, pieces) -> list[dict]:
+    """The protocol records behind an as-documented verdict, each with its staleness against the
+    code beside the report (the same fields as the bench side's records)."""
+    from .data import col, record_staleness
+    if not len(df) or not pieces:
+        return []
+    rows = df[(col(df, "config.kind") == "protocol") & col(df, "config.protocol").isin(list(pieces))]
+    out = []
+    for _, r in rows.iterrows():
+        stale, why = record_staleness(r.get("record") if isinstance(r.get("record"), dict) else {})
+        out.append({"record": str(r.get("_source", "")), "run_id": str(r.get("run_id", "")),
+                    "commit": str(r.get("commit", ""))[:10], "stale": stale, "stale_reason": why})
+    return sorted(out, key=lambda d: d["record"])
+
+
 def judge(claim_id: str, df: pd.DataFrame, checks=None, documented=None, claim_checks=None) -> Judgement:
     """The as-documented verdict of one claim on all records ``df`` (each protocol check selects
     its own piece's records). A claim's own check (``CLAIM_CHECKS``) decides where there is one,
@@ -193,8 +208,7 @@ def judge(claim_id: str, df: pd.DataFrame, checks=None, documented=None, claim_c
         scripts = sorted({str(documented[p].get("script", "")) for p in pieces} - {""})
         bases = {str((documented[p].get("basis_of") or {}).get(claim_id, documented[p].get("basis", MEASURED)))
                  for p in pieces}
-        recs = sorted({str(r.get("record", r)) if isinstance(r, dict) else str(r)
-                       for e in evs for r in (e.records or [])})
+        recs = protocol_records(df, pieces)
         j = Judgement(verdict, bases.pop() if len(bases) == 1 else MEASURED, text, pieces, ", ".join(scripts),
                       recs, evs[0].value if len(evs) == 1 else None)
         if j.verdict == NOT_MEASURED and (a := arithmetic(claim_id)) is not None:

@@ -4,8 +4,14 @@ quotes verbatim (tests check them); declared workloads and rules in declared.py.
 from __future__ import annotations
 
 from . import checks as c
-from .checks.savings import (computes_less, fails_where_rtrl_runs, memory_savings, same_training_as_bptt,
-                             slot_fraction, trials_arithmetic)
+from .checks.savings import (
+    computes_less,
+    fails_where_rtrl_runs,
+    memory_savings,
+    same_training_as_bptt,
+    slot_fraction,
+    trials_arithmetic,
+)
 
 D000 = "000_0768a7c8117524ad.txt"
 D001 = "001_8e28e08b2c77ec9e.txt"

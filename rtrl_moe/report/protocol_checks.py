@@ -14,9 +14,10 @@ decides by the rule in its docstring. The shared rules:
   nothing: NOT SUPPORTED, and its text says "uninformative".
 * speed ratios (``_ratio``): the median over seeds against the documented ratio: within
   0.5x..2x CONFIRMED, beyond 10x either way REFUTED, else PARTIAL (fewer than 5 seeds: at best
-  PARTIAL). Added after the first haystack records came in (0.76x against 1.51x, inside the
-  band): a median on the other side of 1 from the documented ratio ("faster" measured slower)
-  is at best PARTIAL.
+  PARTIAL). The direction is part of the claim: "x faster" measured slower (a median on the
+  other side of 1 from the documented ratio) is REFUTED, whatever the band says. (An earlier rule
+  made that case PARTIAL; it was added after the haystack records came in, so it was a rule chosen
+  on the data, and is withdrawn: docs/VERDICTS.md.)
 * memory on this CPU (``_lower_bound``): the tensor bytes we count are a lower bound of the
   scripts' ``torch.cuda.max_memory_allocated`` (every counted tensor is live at once on the
   device too). Ours more than 2x the documented figure: REFUTED (the device peak cannot be below
@@ -34,8 +35,17 @@ import pandas as pd
 
 from .checks.accuracy import CHANCE_MARGIN, t95
 from .data import col, num
-from .evidence import (CONFIRMED, NOT_MEASURED, NOT_SUPPORTED, PARTIAL, REFUTED, Evidence, merge,
-                       nm, show)
+from .evidence import (
+    CONFIRMED,
+    NOT_MEASURED,
+    NOT_SUPPORTED,
+    PARTIAL,
+    REFUTED,
+    Evidence,
+    merge,
+    nm,
+    show,
+)
 
 MIN_SEEDS = 5
 ACC_TOL = 0.05         # accuracy tolerance: 5 points
@@ -106,9 +116,9 @@ def ratio_verdict(values, documented: float) -> str:
         return NOT_MEASURED
     med = statistics.median(v)
     q = med / documented
+    if (med - 1) * (documented - 1) < 0:
+        return cap(REFUTED, len(v))   # "x faster" measured slower: the claim's own direction fails
     verdict = CONFIRMED if 0.5 <= q <= 2 else REFUTED if (q > 10 or q < 0.1) else PARTIAL
-    if verdict == CONFIRMED and (med - 1) * (documented - 1) < 0:
-        verdict = PARTIAL      # "x faster" with ours on the other side of 1: the direction fails
     return cap(verdict, len(v))
 
 
@@ -180,7 +190,7 @@ def _ratio(piece: str, df, metric: str, documented: float, what: str) -> Evidenc
                "median": f"{med:.2f}x", "per_seed": _per_seed(rows, vals, lambda v: f"{v:.2f}x")}
     notes = ["rule: median over seeds within 0.5x..2x of the documented ratio CONFIRMED, beyond "
              f"10x REFUTED, else PARTIAL; < {MIN_SEEDS} seeds at best PARTIAL; a median on the "
-             "other side of 1 from the documented ratio at best PARTIAL"]
+             "other side of 1 from the documented ratio REFUTED (the direction is the claim)"]
     return Evidence(verdict, text, [summary] + show(rows, [metric]), None, notes, med, "x",
                     ratio=med / documented)
 
@@ -305,7 +315,9 @@ def check_proof_T(T: int):
     def check(df) -> Evidence:
         """test_proof_infinite_seq.py at one length: each arm's accuracy (30 untrained models,
         one draw each, per seed) against the table (``_accuracy``, 5 points), all three must
-        hold; the text says whether the arms sit at chance (then 'RTRL wins' is uninformative)."""
+        hold. Where every arm's 95% interval holds chance, the table is the noise of untrained
+        models: a cell neither reproduces nor fails, so the verdict is NOT SUPPORTED (declared
+        with the chance rule, before the cell-by-cell comparison is read)."""
         parts = [_accuracy("proof_untrained_trials", df, f"metrics.acc_{arm}_T{T}", doc,
                            f"T={T} {ARM_LABEL[arm]} (30 untrained models, before their update)")
                  for arm, doc in zip(ARMS, PROOF_TABLE[T])]
@@ -316,8 +328,9 @@ def check_proof_T(T: int):
             flat = all(interval(num(rows, f"metrics.acc_{a}_T{T}"))[3] <= chance
                        <= interval(num(rows, f"metrics.acc_{a}_T{T}"))[4] for a in ARMS)
             if flat:
-                ev.measured_text += (f"; every arm's interval holds chance ({pct(chance)}): the "
-                                     "models are untrained, so which arm 'wins' is uninformative")
+                ev = Evidence(NOT_SUPPORTED, f"every arm's interval holds chance ({pct(chance)}): the table is the "
+                              "noise of untrained models, so its cells neither reproduce nor fail; "
+                              + ev.measured_text, ev.rows, ev.figure, ev.notes, records=ev.records)
         return ev
     check.__name__ = f"check_proof_T{T}"
     check.__doc__ = check.__doc__

@@ -172,5 +172,5 @@ def computes_less(sparse="sparse-rtrl", dense="rtrl", field=SENS_NS):
         r = float((m["va"] / m["vb"]).median())
         v = CONFIRMED if r < 1 else REFUTED
         return Evidence(v, f"{sparse}/{dense} {field.split('.')[-1]}: median {r:.3g}x over {len(m)} pairs",
-                        show(rows, (field,)), "time", [f"less compute = the median ratio below 1x"], r, "x")
+                        show(rows, (field,)), "time", ["less compute = the median ratio below 1x"], r, "x")
     return check
