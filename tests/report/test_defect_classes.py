@@ -2,13 +2,13 @@
 (issue 29): fix the class, not the instance."""
 import statistics
 
+import synth
+from report_testlib import load_records
+
 from rtrl_moe.report import curves as cv
 from rtrl_moe.report.evidence import CONFIRMED, NOT_SUPPORTED, PARTIAL, REFUTED
 from rtrl_moe.report.headline import AS_DOCUMENTED_ONLY, NOT_REPRODUCED, headline
 from rtrl_moe.report.protocol_checks import ratio_verdict
-
-import synth
-from report_testlib import load_records
 
 
 def _mem(T, peak, lib):

@@ -2,8 +2,15 @@
 import pytest
 
 from rtrl_moe.report.evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED
-from rtrl_moe.report.headline import (HEADLINE_VERDICTS, NOT_REPRODUCED, NOT_SUPPORTED, first_screen, headline,
-                                      tally, tally_sentence)
+from rtrl_moe.report.headline import (
+    HEADLINE_VERDICTS,
+    NOT_REPRODUCED,
+    NOT_SUPPORTED,
+    first_screen,
+    headline,
+    tally,
+    tally_sentence,
+)
 
 MODEL_DEPENDENT = ""                    # no structural reason: the refutation rests on our implementation
 STRUCT = "RTRL holds H x P sensitivities"  # the claim entry's structural reason

@@ -185,6 +185,7 @@ def test_every_piece_and_claim_is_wired():
         assert doc["claims"] and set(doc["claims"]) <= claims, piece
         assert set(doc["claims"]) <= set(pc.CLAIM_CHECKS), piece
     from rtrl_moe.protocols import PRESET
+
     # every preset piece has a check in one of the report's protocol modules
     from rtrl_moe.report.as_documented import _protocols
     assert set(PRESET) <= set(_protocols()[0])
