@@ -20,16 +20,6 @@ from rtrl_moe.records.store import dumps_record, read_records
 REPO = str(Path(__file__).resolve().parents[1])
 
 
-def protocol_units(rec: dict) -> list[str]:
-    """A protocol record's piece units (its model and learners), from the registry."""
-    cfg = rec.get("config", {})
-    if cfg.get("kind") != "protocol":
-        return []
-    from rtrl_moe.protocols.registry import PIECES
-    p = PIECES.get(cfg.get("protocol"))
-    return p.units_for(cfg.get("arch", "upstream")) if p else []
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+", type=Path)
@@ -41,7 +31,7 @@ def main(argv=None) -> int:
         print(f"migrate_versions: {e}", file=sys.stderr)
         return 2
     for f, recs in loaded.items():
-        new, n = migrate_with_base(recs, REPO, a.rev, protocol_units)
+        new, n = migrate_with_base(recs, REPO, a.rev)
         if n:
             f.write_text("".join(dumps_record(r) + "\n" for r in new))
         print(f"{f}: {n} of {len(recs)} records migrated (byte-identical source at {a.rev})")

@@ -143,6 +143,13 @@ def unit_versions() -> dict:
     return out
 
 
+def units_of_config(config: dict) -> list[str]:
+    """The units a protocol record measured (``rtrl_moe.records.versions``)."""
+    if config.get("kind") != "protocol" or config.get("protocol") not in PIECES:
+        return []
+    return PIECES[config["protocol"]].units_for(config.get("arch", "upstream"))
+
+
 def piece(name: str) -> Piece:
     if name not in PIECES:
         raise ValueError(f"unknown protocol piece {name!r}; choose from {', '.join(PIECES)}")

@@ -22,10 +22,12 @@ Unit names (``<family>.<name>``):
 - ``longrange.*``, ``ponder.*``: declared by those packages' providers (below).
 
 Today's versions come from *providers*: modules with a function ``unit_versions() -> {unit:
-version}`` that collects the attributes of the units they own. They are imported by name when a
-version is first asked for (so this package imports none of them and no import circle forms);
-a provider that is not installed contributes nothing, and a record naming one of its units is
-then stale ("unknown today"), never silently fresh.
+version}`` that collects the attributes of the units they own, and optionally
+``units_of_config(config) -> [unit, ...]``, the units a record of that config measured (for the
+kinds whose config fields only they understand: a protocol piece, a long-range point, a
+PonderTTT run). They are imported by name when first needed (so this package imports none of
+them and no import circle forms); a provider that is not installed contributes nothing, and a
+record naming one of its units is then stale ("unknown today"), never silently fresh.
 """
 from __future__ import annotations
 
@@ -50,16 +52,23 @@ MEASURE_PROBES = ("probe.tensors", "probe.rss")
 
 
 @lru_cache(maxsize=1)
-def current_versions() -> dict:
-    """``{unit: version}`` of every unit the installed providers declare (read once)."""
-    out: dict = {}
+def _providers() -> tuple:
+    out = []
     for name in PROVIDERS:
         try:
-            module = importlib.import_module(name)
+            out.append((name, importlib.import_module(name)))
         except ModuleNotFoundError as e:
             if e.name and (name == e.name or name.startswith(e.name + ".")):
                 continue                  # that provider is not installed: its units are unknown
             raise
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def current_versions() -> dict:
+    """``{unit: version}`` of every unit the installed providers declare (read once)."""
+    out: dict = {}
+    for name, module in _providers():
         get = getattr(module, "unit_versions", None)
         if get is None:
             continue
@@ -72,9 +81,9 @@ def current_versions() -> dict:
 
 
 def units_of(config: dict) -> list[str]:
-    """The units a record of ``config`` measured, where the config's standard fields say
-    (``kind``, ``learner``, ``model_type``, ``task``, ``protocol``, ``repeats``); writers of
-    other kinds name theirs (``make_record(units=...)``)."""
+    """The units a record of ``config`` measured: those the config's standard fields name
+    (``kind``, ``learner``, ``model_type``, ``task``, ``repeats``) for the bench's kinds, and
+    those each provider's ``units_of_config`` names for its own kinds."""
     kind = config.get("kind")
     out: list[str] = []
     if kind in ("measure", "agree", "train"):
@@ -86,8 +95,10 @@ def units_of(config: dict) -> list[str]:
             out += list(MEASURE_PROBES)
             if config.get("repeats"):
                 out.append(f"timing.{config.get('learner')}")
-    elif kind == "protocol" and config.get("protocol"):
-        out.append(f"protocol.{config['protocol']}")
+    for _, module in _providers():
+        more = getattr(module, "units_of_config", None)
+        if more is not None:
+            out += list(more(config))
     return sorted(set(out))
 
 

@@ -35,6 +35,10 @@ def test_extra_units_and_records_with_versions_are_kept(tmp_path):
              "code": code_fingerprints(base)}
     out, n = migrate([proto], base, extra_units=lambda r: ["model.rnn"])
     assert n == 1 and out[0]["versions"] == {"model.rnn": 1, "protocol.selftest": 1}
+    piece = {"config": {"kind": "protocol", "protocol": "haystack8_rtrl", "arch": "upstream"},
+             "code": code_fingerprints(base)}
+    assert migrate([piece], base)[0][0]["versions"] == {
+        "learner.sparse-rtrl": 1, "model.upstream-moe": 1, "protocol.haystack8_rtrl": 1}
     done = {**proto, "versions": {"model.rnn": 7}}
     assert migrate([done], base)[0][0] is done
 
@@ -42,3 +46,24 @@ def test_extra_units_and_records_with_versions_are_kept(tmp_path):
 def test_package_at_extracts_a_commit(tmp_path):
     root = package_at("HEAD", str(PACKAGE.parent), str(tmp_path))
     assert (tmp_path / "rtrl_moe" / "moe.py").is_file() and root.endswith("rtrl_moe")
+
+
+def test_the_script_rewrites_only_files_with_migrated_records(tmp_path):
+    import subprocess
+    import sys
+
+    from rtrl_moe.records import append_record, make_record
+    script = str(PACKAGE.parent / "scripts" / "migrate_versions.py")
+    f = tmp_path / "r.jsonl"
+    r = make_record(config={"kind": "ponder", "action": "a", "model_scale": "s"}, status="ok",
+                    machine={"machine_id": "m"}, git={"commit": "c", "dirty": False})
+    r.pop("code")
+    append_record(f, r)
+    before = f.read_bytes()
+    p = subprocess.run([sys.executable, script, str(f)], capture_output=True, text=True)
+    assert p.returncode == 0 and "0 of 1 records migrated" in p.stdout
+    assert f.read_bytes() == before
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("[]\n")
+    p = subprocess.run([sys.executable, script, str(bad)], capture_output=True, text=True)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
