@@ -135,7 +135,7 @@ def _curves(df, field, learners, kind, task, device, min_len) -> list:
     if len(d) == 0:
         return []
     out = []
-    keys, code = series_key(d), code_version(d)
+    keys, code = series_key(d), code_version(d, timing=field.split(".")[-1].startswith(("time", "sensitivity_ns", "ns_")))
     # one series per code version: a change between versions is never read as growth in T
     for (learner, key, cv), g in d.groupby([col(d, "config.learner").astype(str), keys, code], sort=True):
         s = num(g, field).groupby(num(g, "config.seq_len")).median().sort_index()

@@ -280,14 +280,16 @@ def _staleness(rec: dict) -> tuple:
     return bool(parts), (f"code changed since: {', '.join(parts)}" if parts else "")
 
 
-def code_version(df: pd.DataFrame) -> pd.Series:
+def code_version(df: pd.DataFrame, timing: bool = False) -> pd.Series:
     """Per row, the version of the code its record measured (behaviour versions where the record
-    has them, else the library fingerprint): a series over T never mixes two of them."""
+    has them, else the library fingerprint): a series over T never mixes two of them. The
+    versions of the timed path (``timing.*``) count only for a timed field (``timing``)."""
     def one(rec):
         if not isinstance(rec, dict):
             return "unknown"
         if isinstance(rec.get("versions"), dict):
-            return json.dumps(rec["versions"], sort_keys=True)
+            v = {k: x for k, x in rec["versions"].items() if timing or not k.startswith("timing.")}
+            return json.dumps(v, sort_keys=True)
         code = rec.get("code")
         return str(code.get("library", "unknown")) if isinstance(code, dict) else "unknown"
     if "record" not in df.columns:

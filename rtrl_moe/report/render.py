@@ -224,7 +224,7 @@ def context(df: pd.DataFrame, loader: str, results_dir=None) -> dict:
     claims = []
     with memo(df):
         for cl, ev in results:
-            obj = twin.claim_object(cl, ev, as_documented.judge(cl.id, df))
+            obj = twin.claim_object(cl, ev, as_documented.judge(cl, df))
             claims.append({"obj": obj, **twin.display(obj), "id": cl.id, "anchor": f"claim-{cl.id}",
                            "source": cl.source, "quote": cl.quote, "also": list(cl.also),
                            "documented": cl.documented, "reading": cl.reading, "measured": cl.measured,
