@@ -187,14 +187,14 @@ def scope(df: pd.DataFrame, results_dir, objs: list) -> dict:
     where = Path(results_dir) if results_dir is not None else None
     files = sorted({str(x).split(":")[0] for x in col(df, "_source").dropna()}) if len(df) else []
     shown = str(where) if where is not None else "results/"
-    sentence = (f"Every quantitative claim of documents 000-004 (`../shared/claims/`) set beside {len(df):,} records "
-                f"read from `{shown}` ({', '.join(files) if files else 'no file'}).")
+    sentence = (f"Every quantitative claim of documents 000-004 (../shared/claims/) set beside {len(df):,} records "
+                f"read from {shown} ({', '.join(files) if files else 'no file'}).")
     committed = where is None or where.resolve() == (REPO / "results").resolve()
     out = {"sentence": sentence, "local": "", "compare": []}
     if committed:
         return out
     labels = sorted(set(col(df, "config.label").dropna().astype(str))) if len(df) else []
-    out["local"] = (f"It reads `{shown}`, not the committed `results/`: the presets run here "
+    out["local"] = (f"It reads {shown}, not the committed results/: the presets run here "
                     f"({', '.join(labels[:8]) or 'none'}{' ...' if len(labels) > 8 else ''}) decide only some claims, "
                     "so most read NOT MEASURED. The committed verdicts, on every preset, are in the repository's "
                     "reports/REPORT.md.")
