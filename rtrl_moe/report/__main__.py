@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from rtrl_moe.records import ResultsError
 
-    from . import build
+    from .render import build
     results = Path(args.results)
     if not results.exists():
         return _fail(f"--results {results}: no such folder")

@@ -299,3 +299,49 @@ def environment() -> jinja2.Environment:
 def render(ctx: dict) -> tuple[str, str]:
     env = environment()
     return env.get_template("report.html.j2").render(**ctx), env.get_template("report.md.j2").render(**ctx)
+
+
+def write_readme_findings(readme: Path, block: str) -> bool:
+    """Put the report's findings between the README's markers (the same text as FINDINGS.md);
+    False when the README has no markers (then it is left alone)."""
+    from .findings import README_BEGIN, README_END
+    text = readme.read_text(encoding="utf-8")
+    a, b = text.find(README_BEGIN), text.find(README_END)
+    if a < 0 or b < a:
+        return False
+    new = text[:a] + block.rstrip("\n") + text[b + len(README_END):]
+    if new != text:
+        readme.write_text(new, encoding="utf-8", newline="\n")
+    return True
+
+
+def build(results_dir, out_dir) -> dict:
+    """Render the report of results_dir into out_dir; returns the paths written and the counts."""
+    from . import data
+
+    results_dir, out_dir = Path(results_dir), Path(out_dir)
+    df, loader = data.load(results_dir)
+    ctx = context(df, loader, results_dir)
+    html, md = render(ctx)
+    figdir = out_dir / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    extra = [x["figure"] for x in (ctx["frontier"], ctx["ponder_frontier"], ctx["phases"],
+                                        ctx["longrange"]) if x["figure"] is not None]
+    for f in [f for sec in ctx["sections"] for f in sec.figures] + extra:
+        p = out_dir / f.path
+        p.write_bytes(f.png)
+        written.append(p)
+    keep = {p.resolve() for p in written}
+    for old in sorted(figdir.glob("*.png")):  # figures of an earlier build that this one lacks
+        if old.resolve() not in keep:
+            old.unlink()
+    (out_dir / "index.html").write_text(html, encoding="utf-8", newline="\n")
+    (out_dir / "REPORT.md").write_text(md, encoding="utf-8", newline="\n")
+    (out_dir / "claims.json").write_text(ctx["claims_json"], encoding="utf-8", newline="\n")
+    (out_dir / "FINDINGS.md").write_text(ctx["readme_findings"], encoding="utf-8", newline="\n")
+    if out_dir.resolve() == (REPO / "reports").resolve():
+        write_readme_findings(REPO / "README.md", ctx["readme_findings"])
+    return {"html": out_dir / "index.html", "markdown": out_dir / "REPORT.md", "figures": written,
+            "claims_json": out_dir / "claims.json",
+            "counts": ctx["counts"], "records": ctx["header"]["n"]}
