@@ -36,11 +36,11 @@ def _item(title: str, objs: list, text: str, anchor: str | None = None) -> dict:
 
 
 def _missing(title: str, ids) -> dict:
-    return _item(title, [], f"not measured: no claim object for {', '.join(ids)} in this report")
+    return _item(title, [], f"not measured: no claim in this report has the role {', '.join(ids)}")
 
 
 def exactness(by: dict) -> dict:
-    ids = ("000-exact", "001-sparse-formula")
+    ids = ("exactness:bench", "exactness:formula")
     if not all(i in by for i in ids):
         return _missing("Exactness", ids)
     ex, formula = by[ids[0]], by[ids[1]]
@@ -52,7 +52,7 @@ def exactness(by: dict) -> dict:
 
 
 def sensitivities(by: dict) -> dict:
-    i = "003-512b-constant"
+    i = "memory:sensitivities"
     if i not in by:
         return _missing("RTRL's memory", (i,))
     o = by[i]
@@ -64,7 +64,7 @@ def sensitivities(by: dict) -> dict:
 
 
 def bptt_memory(by: dict) -> dict:
-    ids = ("000-bptt-linear", "000-bptt-oom-1024")
+    ids = ("bptt:slope", "bptt:oom")
     if not all(i in by for i in ids):
         return _missing("BPTT's memory", ids)
     lin, oom = by[ids[0]], by[ids[1]]
@@ -75,7 +75,7 @@ def bptt_memory(by: dict) -> dict:
 
 
 def speed(by: dict) -> dict:
-    i = "000-time-ratio"
+    i = "speed:ratio"
     if i not in by:
         return _missing("BPTT / RTRL time", (i,))
     o = by[i]
@@ -86,7 +86,7 @@ def speed(by: dict) -> dict:
 
 
 def tree(by: dict) -> dict:
-    i = "002-tree-anbn"
+    i = "tree:speedup"
     if i not in by:
         return _missing("Segment tree", (i,))
     o = by[i]
@@ -97,7 +97,7 @@ def tree(by: dict) -> dict:
 
 
 def accuracy(by: dict) -> dict:
-    i = "001-anbn-bptt-95"
+    i = "accuracy:level"
     if i not in by:
         return _missing("Accuracy", (i,))
     o = by[i]
@@ -107,10 +107,12 @@ def accuracy(by: dict) -> dict:
                  f"of the documents' model ({clause(o['on_bench']['text'])})")
 
 
-def build(objs: list, extra: list | None = None) -> list[dict]:
-    """The findings in reading order; ``extra``: findings of the sections (long range, PonderTTT),
-    each already a dict with title, text, anchor and (optionally) verdict."""
-    by = {o["id"]: o for o in objs}
+def build(objs: list, extra: list | None = None, roles: dict | None = None) -> list[dict]:
+    """The findings in reading order. ``roles``: claim id -> its role in a finding ("finding:part"),
+    as each claim entry declares it (``Claim.finding``), so no claim id is written here; ``extra``:
+    findings of the sections (long range, PonderTTT), each already a dict with title, text, anchor
+    and (optionally) verdict."""
+    by = {roles[o["id"]]: o for o in objs if o["id"] in (roles or {})}
     out = [exactness(by), sensitivities(by), bptt_memory(by), speed(by), tree(by), accuracy(by)]
     for e in extra or []:
         if e:

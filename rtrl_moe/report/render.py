@@ -239,7 +239,7 @@ def context(df: pd.DataFrame, loader: str, results_dir=None) -> dict:
     lr = longrange.section(df)
     section_findings = [fn(df) for fn in (getattr(longrange, "finding", None), getattr(extras, "ponder_finding", None))
                         if fn is not None]
-    found = findings.build(objs, section_findings)
+    found = findings.build(objs, section_findings, {cl.id: cl.finding for cl, _ in results if cl.finding})
     stale = findings.stale_summary(objs)
     return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
             "findings": found, "bars": findings.verdict_bars(objs), "stale": stale,

@@ -63,3 +63,29 @@ def test_untrained_tables_at_chance_are_not_supported(tmp_path):
     # flip: trained arms far above chance are judged cell by cell again
     trained = load_records(tmp_path / "t", [rec(s, 0.9) for s in range(5)])
     assert check_proof_T(32)(trained).verdict in (REFUTED, PARTIAL, CONFIRMED)
+
+
+def test_a_claim_that_holds_as_documented_only_says_how_the_bench_differs():
+    import json
+
+    from report_testlib import REPO
+
+    from rtrl_moe.report.claims import by_id
+    entries = by_id()
+    for o in json.loads((REPO / "reports" / "claims.json").read_text(encoding="utf-8")):
+        if o["verdict"] == AS_DOCUMENTED_ONLY and o["id"] in entries:
+            assert entries[o["id"]].differs, o["id"]
+            assert o["on_bench"]["differs"] == entries[o["id"]].differs
+
+
+def test_a_claims_id_appears_in_one_source_file_only():
+    import re
+
+    from report_testlib import REPO
+
+    from rtrl_moe.report.claims import CLAIMS
+    sources = {p: p.read_text(encoding="utf-8") for p in (REPO / "rtrl_moe").rglob("*.py")}
+    for cl in CLAIMS:
+        pat = re.compile(r"[\"']" + re.escape(cl.id) + r"[\"']")
+        where = [str(p.relative_to(REPO)) for p, s in sources.items() if pat.search(s)]
+        assert len(where) == 1, (cl.id, where)

@@ -120,7 +120,7 @@ def slot_fraction(read=0.5, write=0.5):
         text = "; ".join(f"read {a:.0%}, write {b:.0%} of the slots" for a, b in got) + f" in {len(d)} records"
         return Evidence(CONFIRMED if ok else REFUTED, text, show(d.head(3), ()), None,
                         [f"documented: read {read:.0%}, write {write:.0%}; what that sparsity saves in compute is "
-                         "003-0.25x's claim"])
+                         "the 0.25x FLOP claim's (003)"])
     return check
 
 

@@ -187,7 +187,8 @@ CLAIMS: list[Claim] = [
           structural=HXP,
           workload=W_MEM_RTRL,
           rule=rule("rtrl tensor_bytes_learner_state (and growth)", 512, "B"),
-          sums=(sum_of("128 * 4", 512, "B", "one hidden state of H = 128 float32", basis=CONSTANT),)),
+          sums=(sum_of("128 * 4", 512, "B", "one hidden state of H = 128 float32", basis=CONSTANT),),
+          finding="memory:sensitivities"),
     Claim("003-0.25x", D003, "- **Result:** 0.25x gradient operations (0.5 * 0.5 sparsity factor)",
           "0.25x gradient operations", "operations = sensitivity-update FLOPs; 0.5 read x 0.5 write sparsity; both the documents' update and the "
           "exact sparse update are checked (both hold -> CONFIRMED, one -> PARTIAL)",

@@ -75,6 +75,8 @@ class Claim:
     sums: tuple = ()
     #: why the document's named run is not re-run here (where no piece re-runs it)
     not_run: str = ""
+    #: the claim's role in a finding of the first screen ("finding:part", findings.py), if any
+    finding: str = ""
 
     def __post_init__(self):
         if self.rule is not None and not self.rule.text:
