@@ -12,6 +12,7 @@ file's partial last line (a writer stopped mid-line) is skipped and said on stde
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from .. import argtypes
@@ -48,6 +49,37 @@ def _writable_folder(path: Path) -> str | None:
     return None
 
 
+def _say_partial_lines(results: Path) -> None:
+    """The report names a skipped partial last line deep inside REPORT.md; say it here first,
+    one ``warning:`` line per file. Only files whose last byte is not a newline can hold one, so
+    only those are read twice."""
+    import warnings
+
+    from rtrl_moe.records import ResultsError, iter_records, result_files
+    for f in result_files(results):
+        try:
+            with open(f, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                if fh.tell() == 0:
+                    continue
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) == b"\n":
+                    continue
+        except OSError:
+            continue
+        partial: list = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                for _ in iter_records(f, partial):
+                    pass
+            except ResultsError:
+                pass                # a malformed line: the build below says it, as an error
+        for where in partial:
+            sys.stderr.write(f"warning: {where}: skipped a partial last line (no newline: a "
+                             "writer stopped mid-line); the report leaves it out\n")
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     results = Path(args.results)
@@ -65,6 +97,7 @@ def main(argv=None) -> int:
 
     from . import build
     try:
+        _say_partial_lines(results)
         build(results, args.out)
     except ResultsError as e:
         return argtypes.failure(str(e))

@@ -33,7 +33,7 @@ def test_out_under_a_file_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("error: argument --out")
 
 
-def test_a_partial_last_line_is_named_in_the_report(tmp_path):
+def test_a_partial_last_line_is_named_in_the_report(tmp_path, capsys):
     import synth
     (tmp_path / "r").mkdir()
     rec = synth.measure_records()[0]
@@ -41,3 +41,6 @@ def test_a_partial_last_line_is_named_in_the_report(tmp_path):
     f.write_text(json.dumps(rec) + "\n" + json.dumps(rec)[:50])
     assert main(["--results", str(tmp_path / "r"), "--out", str(tmp_path / "o")]) == 0
     assert "skipped 1 partial last line(s)" in (tmp_path / "o" / "REPORT.md").read_text()
+    # and on stderr, as its first line (issue 33), not only inside the report
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("warning: ") and "x.jsonl:2" in first and "partial" in first
