@@ -172,3 +172,27 @@ def test_a_closed_pipe_is_quiet():
     r = subprocess.run(f"{sys.executable} -m rtrl_moe.protocols list | head -1", shell=True,
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.stdout.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def _parsers():
+    from rtrl_moe.bench.__main__ import build_parser as bench
+    from rtrl_moe.protocols.__main__ import build_parser as protocols
+    from rtrl_moe.report.__main__ import build_parser as report
+    from rtrl_moe.train.cli import build_parser as train
+    return {"bench": bench(), "report": report(), "train": train(), "protocols": protocols()}
+
+
+def test_every_flag_of_every_command_has_help():
+    import argparse
+    missing = []
+
+    def walk(ap, name):
+        for a in ap._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for sub, sp in a.choices.items():
+                    walk(sp, f"{name} {sub}")
+            elif not isinstance(a, argparse._HelpAction) and not (a.help or "").strip():
+                missing.append(f"{name} {'/'.join(a.option_strings) or a.dest}")
+    for name, ap in _parsers().items():
+        walk(ap, name)
+    assert missing == []
