@@ -7,7 +7,8 @@ point is weighed by what it cost when last measured (:func:`recorded_seconds`, t
 of a stored record with the same point key, e.g. the committed results of the preset), and the
 weights still ahead are scaled by how this machine's finished points compare with their own
 recorded times. A point never measured weighs the median of those that were (all weigh the
-same when none was, and the ETA is then by count).
+same when none was, and the ETA is then by count), until a point of its group (the same config
+but the seed) has run here: then it is expected to take what that one took.
 """
 from __future__ import annotations
 
@@ -66,15 +67,22 @@ class Progress:
     point (``skipped=True`` when it was not run); ``eta()`` the time still expected, as text.
 
     ``weights``: the points' expected seconds, in the order they are advanced (default: one
-    each, the ETA by count)."""
+    each, the ETA by count); ``known``: which of them come from a record (only those tell this
+    machine's pace; default: all); ``groups``: a label per point (e.g. its config without the
+    seed) -- once a point of a group ran, the group's later points are expected to take what it
+    took, which beats any recorded guess."""
 
-    def __init__(self, stream: IO[str], total: int, weights: Optional[Sequence[float]] = None):
+    def __init__(self, stream: IO[str], total: int, weights: Optional[Sequence[float]] = None,
+                 known: Optional[Sequence[bool]] = None, groups: Optional[Sequence] = None):
         self.stream = stream
         self.total = total
         self.weighted = weights is not None
         self.weights = list(weights) if weights is not None else [1.0] * total
+        self.known = list(known) if known is not None else [True] * len(self.weights)
+        self.groups = list(groups) if groups is not None else list(range(len(self.weights)))
+        self.took: dict = {}         # group -> seconds its points took here
         self.done = 0
-        self.expected_done = 0.0     # sum of the weights of the points run so far
+        self.expected_done = 0.0     # sum of the recorded weights of the points run so far
         self.spent = 0.0             # their measured seconds
         self.t_last = time.perf_counter()
         self.bar = None
@@ -89,10 +97,19 @@ class Progress:
                 pass
 
     def _remaining_s(self) -> Optional[float]:
-        ahead = sum(self.weights[self.done:])
-        if self.expected_done <= 0:      # nothing run yet: the recorded times as they are
-            return ahead if self.weighted else None
-        return ahead * self.spent / self.expected_done
+        if self.expected_done > 0:
+            pace = self.spent / self.expected_done
+        elif self.weighted:
+            pace = 1.0               # nothing run yet: the recorded times as they are
+        elif not self.took:
+            return None
+        else:                        # no records: the mean time of a point so far
+            pace = statistics.mean(t for ts in self.took.values() for t in ts)
+        left = 0.0
+        for i in range(self.done, len(self.weights)):
+            seen = self.took.get(self.groups[i])
+            left += statistics.median(seen) if seen else self.weights[i] * pace
+        return left
 
     def _eta_text(self) -> str:
         left = self._remaining_s()
@@ -115,9 +132,13 @@ class Progress:
 
     def advance(self, skipped: bool = False) -> None:
         now = time.perf_counter()
-        if not skipped and self.done < len(self.weights):
-            self.expected_done += self.weights[self.done]
-            self.spent += now - self.t_last
+        i = self.done
+        if not skipped and i < len(self.weights):
+            took = now - self.t_last
+            self.took.setdefault(self.groups[i], []).append(took)
+            if self.weighted and self.known[i]:
+                self.expected_done += self.weights[i]
+                self.spent += took
         self.t_last = now
         self.done += 1
         if self.bar is not None:

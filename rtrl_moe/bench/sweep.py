@@ -190,10 +190,12 @@ def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
     plan = _plan(points, stored, retry_failed)
     todo = [cfg for _, cfg, why in plan if why is None]
     recorded = recorded_seconds([*reference, out], {c.key() for c in todo})
-    # skipped points weigh nothing: the ETA is the time of the points still to run
+    # skipped points weigh nothing: the ETA is the time of the points still to run; the seeds
+    # of one config are one group (a pair's later seeds take what its first took here)
     weights = [w if why is None else 0.0
                for (_, _, why), w in zip(plan, weights_for(points, recorded))]
-    bar = _Progress(progress, n, weights)
+    bar = _Progress(progress, n, weights, known=[c.key() in recorded for c in points],
+                    groups=[c.replace(seed=0).key() for c in points])
     _start_line(bar, run_id, n, out, g, mach)
     if todo:
         est = bar.estimate()

@@ -71,3 +71,15 @@ def test_plain_lines_of_a_sweep_carry_the_eta(tmp_path):
     text = log.getvalue()
     assert "about 3s by the recorded wall times of 1 of them" in text
     assert "[1/1] running (ETA 3s," in text
+
+
+def test_a_groups_later_points_take_what_its_first_took_here(clock):
+    # the second and third point are one config at two seeds, never recorded (guessed at 10 s)
+    bar = pg.Progress(io.StringIO(), 3, weights=[10.0, 10.0, 10.0], known=[True, False, False],
+                      groups=["a", "b", "b"])
+    clock.t = 10.0
+    bar.advance()
+    assert bar.eta() == "ETA 20s"
+    clock.t = 50.0                 # the unrecorded one took 40 s: its twin will too, and the
+    bar.advance()                  # pace of recorded points (x1) is left as it was
+    assert bar.eta() == "ETA 40s"
