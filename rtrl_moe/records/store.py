@@ -200,7 +200,7 @@ def iter_records(path: Union[str, Path],
                 if partial is not None:
                     partial.append(where)
                 return
-            raise ResultsError(path, i, f"malformed JSON ({e.msg} at column {e.colno})") from e
+            raise ResultsError(path, i, f"malformed JSON ({e.msg}, column {e.colno})") from e
         yield i, validate_record(rec, path, i)
 
 
