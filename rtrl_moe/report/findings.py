@@ -45,8 +45,8 @@ def exactness(by: dict) -> dict:
         return _missing("Exactness", ids)
     ex, formula = by[ids[0]], by[ids[1]]
     return _item("Exactness of the documents' RTRL", [formula, ex],
-                 f"their update rule (BlockRTRL's P[W] = J[W,R] P[R] + J_theta) "
-                 f"{formula['as_documented']['answer']} as exact: {clause(formula['as_documented']['text'])}; "
+                 f"their update rule (BlockRTRL's P[W] = J[W,R] P[R] + J_theta) as an exact gradient "
+                 f"{formula['as_documented']['answer']}: {clause(formula['as_documented']['text'])}; "
                  f"gradient error against BPTT in float64 on the bench: {clause(ex['on_bench']['text'], 4)} "
                  f"(exact means <= 1e-10)")
 
