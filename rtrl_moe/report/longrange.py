@@ -236,9 +236,8 @@ def figure(rows: list[dict]):
         if chance:
             ax.axhline(chance, ls="--", color="gray", lw=1, label="chance")
         ax.axhline(SOLVED, ls=":", color="black", lw=1, label=f"solved ({SOLVED:.0%})")
-        ax.set_xscale("log", base=2)
         ax.set_ylim(0, 1.05)
-        ax.set_xlabel("delay D (steps between symbol and query, log2)")
+        ps.tokens_axis(ax, "delay D (steps between symbol and query; 1k = 1024)")
         ax.set_ylabel("held-out accuracy")
         ax.set_title(MODEL_NAMES[m], fontsize=10)
         ax.grid(True, alpha=0.3)

@@ -99,9 +99,13 @@ def _model_parts(df):
     return [df[key == k] for k in sorted(set(key))]
 
 
-def _section_figures(df):
-    """(name, figure) of every section figure of every model config, suptitle as render sets it."""
-    for i, part in enumerate(_model_parts(df)):
+def _section_figures(df, every_config: bool = False):
+    """(name, figure) of every section figure, suptitle as render sets it: of the first model
+    config (the documents', which draws every kind) and the last (the plain RNN's), or of every
+    config (slower; the two cover each figure function and both model types)."""
+    parts = _model_parts(df)
+    chosen = parts if every_config else [parts[0], parts[-1]] if len(parts) > 1 else parts
+    for i, part in enumerate(chosen):
         for kind, _title, fn, _caption in figures.FIGURES:
             fig = fn(part)
             if fig is not None:
