@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.text import Text
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 DPI = 100
 #: the page shows figures at most about this wide (templates: body max-width 1280px)
@@ -194,12 +194,18 @@ def _plain(v: float, _pos=None) -> str:
 
 
 def bytes_axis(ax, which: str = "y", log: bool = True) -> None:
-    """Bytes with binary units; on a log axis, ticks at powers of two."""
+    """Bytes with binary units; on a log axis, ticks at powers of two. Call it after plotting:
+    data within a factor of 4 gets a linear axis (a log2 axis would show no tick)."""
     axis = ax.yaxis if which == "y" else ax.xaxis
+    lim = ax.dataLim.intervaly if which == "y" else ax.dataLim.intervalx
+    if log and lim[0] > 0 and math.isfinite(lim[1]) and lim[1] / lim[0] < 4:
+        log = False
     if log:
         (ax.set_yscale if which == "y" else ax.set_xscale)("log", base=2)
         axis.set_major_locator(LogLocator(base=2, numticks=8))
         axis.set_minor_locator(NullLocator())
+    else:
+        axis.set_major_locator(MaxNLocator(5))
     axis.set_major_formatter(FuncFormatter(fmt_bytes_tick))
 
 
