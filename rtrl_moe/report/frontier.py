@@ -148,18 +148,18 @@ def figure(tab: dict):
             ax.set_ylabel(f"cosine to BPTT's gradient ({key[4:]})", fontsize=ps.FONT + 1)
             ps.title(ax, f"{name}: bias vs {'time' if xi == 1 else 'memory'}", width=60)
             ax.grid(True, alpha=0.3)
-            to_label.append((ax, spots))
+            to_label.append((ax, spots, ()))
         for j, task in enumerate(("anbn", "haystack")):
             ax = axes[4 * i + 2 + j]
-            to_label.append((ax, _accuracy_panel(ax, rows, name, task)))
+            to_label.append((ax, *_accuracy_panel(ax, rows, name, task)))
     # the colours' key once, under the panels (added before the labels fix the layout)
     fams = sorted({ps.family(r["learner"].split(" ")[0]) for _, _, _, rows in panels for r in rows},
                   key=ps.FAMILY_ORDER.index)
     fig.legend([Line2D([], [], ls="", marker="o", color=ps.FAMILIES[f][0]) for f in fams],
                [ps.FAMILIES[f][1] for f in fams], loc="outside lower center", ncols=len(fams),
                fontsize=ps.FONT + 1, frameon=False)
-    for ax, spots in to_label:
-        ps.label_points(ax, spots)
+    for ax, spots, bars in to_label:
+        ps.label_points(ax, spots, spans=bars)
     return fig
 
 
@@ -170,7 +170,7 @@ def _colour(learner_label: str) -> str:
 
 def _accuracy_panel(ax, rows: list, name: str, task: str) -> list:
     """Held-out accuracy on one task against ms/token (learners without a time are left out);
-    returns the points to label."""
+    returns the points to label and their error bars (for the labels to keep clear of)."""
     pts = [(r["learner"], r["ms/token"], r[f"{task} acc"], r[f"{task} ±95%"]) for r in rows
            if r.get("ms/token") and r.get(f"{task} acc") is not None]
     for lab, x, y, h in pts:
@@ -188,4 +188,4 @@ def _accuracy_panel(ax, rows: list, name: str, task: str) -> list:
     chance_txt = f"; chance {100 * chance[0]:.0f}% dashed" if chance else ""
     ps.title(ax, f"{name}: {task} accuracy vs time{chance_txt}", width=70)
     ax.grid(True, alpha=0.3)
-    return [(x, y, lab) for lab, x, y, _ in pts]
+    return [(x, y, lab) for lab, x, y, _ in pts], [(x, y - h, y + h) for _, x, y, h in pts if h == h]

@@ -248,10 +248,11 @@ def wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
 
 
-def label_points(ax, points, fontsize: float = FONT - 0.5, merge_px: float = 7.0) -> None:
+def label_points(ax, points, fontsize: float = FONT - 0.5, merge_px: float = 7.0, spans=()) -> None:
     """Label (x, y, text) points of a scatter so that no label overlaps another or leaves the
     axes: points closer than merge_px share one label; each label takes the first free spot of a
-    ring of offsets around its point, with a thin leader line when it had to move away.
+    ring of offsets around its point (also clear of the vertical spans (x, y0, y1), error bars),
+    with a thin leader line when it had to move away from the spot beside its point.
 
     Needs the figure's final axes size: it runs the layout first, then fixes it (the engine is
     switched off so that the placement stays valid)."""
@@ -274,6 +275,11 @@ def label_points(ax, points, fontsize: float = FONT - 0.5, merge_px: float = 7.0
         else:
             groups.append({"xy": (x, y), "px": px, "texts": [t]})
     box = ax.get_window_extent(renderer)
+    bars = []
+    for x, y0, y1 in spans:
+        if all(v is not None and math.isfinite(v) for v in (x, y0, y1)):
+            (px0, py0), (_, py1) = to_px((x, y0)), to_px((x, y1))
+            bars.append((px0, min(py0, py1), max(py0, py1)))
     placed: list = []
     offsets = [(4, 3)]
     for r in (9, 16, 26, 38, 52, 70, 95, 125):
@@ -290,7 +296,8 @@ def label_points(ax, points, fontsize: float = FONT - 0.5, merge_px: float = 7.0
                            and bb.y1 <= box.y1 - 1)
             # a spot's cost: leaving the axes, then covering a label, then covering a point
             cost = (100 * outside + 10 * sum(_hits(bb, o, 1.5) for o in placed)
-                    + sum(_covers(bb, o["px"], 2.5 * pt) for o in groups if o is not g))
+                    + sum(_covers(bb, o["px"], 2.5 * pt) for o in groups if o is not g)
+                    + sum(bb.x0 - 2 < bx < bb.x1 + 2 and bb.y0 < b1 and b0 < bb.y1 for bx, b0, b1 in bars))
             ann.remove()
             if best is None or cost < best[0]:
                 best = (cost, dx, dy)
@@ -310,7 +317,7 @@ def _text_box(ann, renderer):
 
 def _annotate(ax, text, xy, dx, dy, fontsize):
     """A label at an offset (points) from its point, a thin leader line once it is away from it."""
-    far = math.hypot(dx, dy) > 10
+    far = (dx, dy) != (4, 3)      # anywhere but beside its point, a line says whose label it is
     return ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", fontsize=fontsize,
                        ha="left" if dx >= 0 else "right", va="bottom" if dy >= 0 else "top",
                        arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.45", "shrinkA": 0,
