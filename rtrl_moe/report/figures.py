@@ -391,7 +391,9 @@ def _train_label(r: pd.DataFrame, piece: bool = True) -> str:
     # the preset piece and dtype are part of a series' name: runs of two pieces are never one line
     p = col(r, "config.label").fillna("").astype(str).iloc[0] if piece else ""
     dt = col(r, "config.dtype").fillna("float32").astype(str).iloc[0]
-    lab = (f"{p + ': ' if p else ''}{mt} {col(r, 'config.learner').iloc[0]} "
+    # the learner with its keywords: tbptt at two windows is two series, never one
+    learner = label(str(col(r, "config.learner").iloc[0]), str(kwargs_json(r).iloc[0])).replace(" ", "")
+    lab = (f"{p + ': ' if p else ''}{mt} {learner} "
            f"lr={num(r, 'config.lr').iloc[0]:g} T={num(r, 'config.seq_len').iloc[0]:g}"
            f"{'' if dt == 'float32' else ' ' + dt}")
     if mt == "moe":
@@ -420,9 +422,11 @@ def accuracy(df: pd.DataFrame):
             if t is not None:
                 series.append((str(col(gg, "config.learner").iloc[0]), k, gg, t))
         series.sort(key=lambda s: ps.sort_key(s[0], s[1]))
+        # more than MAX_SERIES: cut in panels of equal size, in the families' order
         n = math.ceil(len(series) / ps.MAX_SERIES)
+        size = math.ceil(len(series) / n) if n else 0
         for j in range(n):
-            part = series[j * ps.MAX_SERIES:(j + 1) * ps.MAX_SERIES]
+            part = series[j * size:(j + 1) * size]
             panels.append((f"task {tk}, {pc or 'no piece'}" + (f" ({j + 1}/{n})" if n > 1 else ""), part))
     if not panels:
         return None
@@ -438,7 +442,7 @@ def accuracy(df: pd.DataFrame):
             st = sty[(lr, k)]
             ax.plot(steps, mean, color=st["color"], ls=st["ls"], marker=st["marker"], ms=2.5, lw=1.2,
                     label=f"{name} (n={n})")
-            ax.fill_between(steps, mean - std, mean + std, alpha=0.12, color=st["color"], lw=0)
+            ax.fill_between(steps, mean - std, mean + std, alpha=0.1, color=st["color"], lw=0)
         ps.title(ax, f"{ptitle}{': ' + common if common else ''}; accuracy, mean ± std over seeds", width=52)
         ax.set_xlabel("training step", fontsize=ps.FONT + 1)
         ax.set_ylabel("accuracy", fontsize=ps.FONT + 1)
