@@ -105,8 +105,9 @@ def memory(df: pd.DataFrame):
     ncols = min(4, len(fields))
     blocks = math.ceil(len(fields) / ncols)
     legend_w = 2.1
+    # one x axis for the whole grid where the fields fit one row (tick labels on the bottom row)
     fig, axes = ps.new_figure(len(facets) * blocks * ncols, ncols=ncols,
-                              panel_w=(ps.PAGE_W - legend_w) / ncols, panel_h=2.5, sharex=True)
+                              panel_w=(ps.PAGE_W - legend_w) / ncols, panel_h=2.5, sharex=blocks == 1)
     sty = ps.panel_styles(facets)
     for fi, (ftitle, fkeys) in enumerate(facets):
         for b in range(blocks):
@@ -115,7 +116,7 @@ def memory(df: pd.DataFrame):
                 ax = axes[row * ncols + c]
                 j = b * ncols + c
                 if j >= len(fields):
-                    ax.set_visible(False)
+                    ax.axis("off")       # a free cell of the grid: the row's legend goes here
                     continue
                 field, flab = fields[j]
                 cs = per_field[field]
@@ -131,7 +132,7 @@ def memory(df: pd.DataFrame):
                         ys = (num(g, "config.budget_mb") * MiB).fillna(ymax * 2).to_numpy(float)
                         ax.plot(num(g, "config.seq_len"), ys, "x", color=sty[k]["color"], ms=9, mew=2,
                                 label=f"{label(*k)}: out of memory (at budget)")
-                ps.tokens_axis(ax, "T" if row == len(facets) * blocks - 1 else "", numticks=5)
+                ps.tokens_axis(ax, "T" if row == len(facets) * blocks - 1 or blocks > 1 else "", numticks=4)
                 if any((np.asarray(ln.get_ydata(), dtype=float) > 0).any() for ln in ax.get_lines()):
                     ps.bytes_axis(ax)
                 else:
@@ -142,14 +143,18 @@ def memory(df: pd.DataFrame):
                     ps.title(ax, flab, width=24)
                 if c == 0:
                     ax.set_ylabel(ps.wrap(ftitle, 30), fontsize=ps.FONT + 1)
-            last = axes[row * ncols + min(ncols, len(fields) - b * ncols) - 1]
+            n_here = min(ncols, len(fields) - b * ncols)
             handles = {}
             for ax in axes[row * ncols:(row + 1) * ncols]:
                 for h, lab in zip(*ax.get_legend_handles_labels()):
                     handles.setdefault(lab, h)
             if handles:
-                last.legend(list(handles.values()), list(handles), loc="upper left", bbox_to_anchor=(1.03, 1.0),
-                            borderaxespad=0.0, fontsize=ps.FONT, frameon=False, handlelength=2.6)
+                # beside the row's last panel, or inside the row's first free cell
+                free = n_here < ncols
+                holder = axes[row * ncols + n_here] if free else axes[row * ncols + n_here - 1]
+                holder.legend(list(handles.values()), list(handles), loc="upper left",
+                              bbox_to_anchor=(0.0, 1.0) if free else (1.03, 1.0), borderaxespad=0.0,
+                              fontsize=ps.FONT, frameon=False, handlelength=2.6)
     fig.supxlabel("sequence length T in tokens (1k = 1024); bytes in binary units (1 MiB = 2^20 B)",
                   fontsize=ps.FONT + 1)
     return fig
