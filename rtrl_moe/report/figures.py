@@ -36,7 +36,7 @@ from .fmt import MiB, fmt_bytes
 
 DPI = ps.DPI
 #: bptt drawn in every panel of another family, so that each panel reads against it
-REFERENCE = {"color": "0.55", "ls": "-", "lw": 1.0, "marker": None}
+REFERENCE = {"color": "0.55", "ls": "-", "lw": 1.0, "marker": "o", "ms": 2.5}
 
 
 def png(fig: Figure) -> bytes:
@@ -80,7 +80,7 @@ def _panels(keys, reference: bool):
 
 def _draw_ref(ax, keys, ref, T, y) -> None:
     if ref is not None and ref not in keys:
-        ax.plot(T, y, label="bptt (reference)", zorder=1, **REFERENCE)
+        ax.plot(T, y, label="bptt (reference)", zorder=1, **REFERENCE)   # a marker: one length shows too
 
 
 def memory(df: pd.DataFrame):
@@ -191,7 +191,7 @@ def time(df: pd.DataFrame):
     def draw(ax, k, cv, st, lab):
         iqr = num(cv.rows, TIQR).groupby(num(cv.rows, "config.seq_len")).median().reindex(cv.T).to_numpy(float)
         err = np.nan_to_num(iqr / cv.T / 2) / 1e6
-        ax.errorbar(cv.T, cv.y / 1e6, yerr=err, label=lab or label(*k), ms=4, capsize=2, **st)
+        ax.errorbar(cv.T, cv.y / 1e6, yerr=err, label=lab or label(*k), capsize=2, **{"ms": 4, **st})
 
     def decorate(ax):
         ps.tokens_axis(ax)
@@ -220,7 +220,7 @@ def agreement(df: pd.DataFrame):
         y = np.maximum(s.to_numpy(float), 1e-18)   # log axis: an error of exactly 0 drawn at 1e-18
         if k[2] != "float64":   # float32 hollow, so that it reads apart from float64 in one colour
             st = {**st, "mfc": "white"}
-        ax.plot(s.index.to_numpy(float), y, label=lab or f"{label(k[0], k[1])}, {k[2]}", ms=4, **st)
+        ax.plot(s.index.to_numpy(float), y, label=lab or f"{label(k[0], k[1])}, {k[2]}", **{"ms": 4, **st})
 
     def decorate(ax):
         ax.axhline(EXACT_TOL, color="k", lw=1, ls=":", label="exact: 1e-10 (float64)")
@@ -366,7 +366,7 @@ def matmul(df: pd.DataFrame):
         return None
 
     def draw(ax, k, cv, st, lab):
-        ax.plot(cv.T, cv.y, label=lab or label(*k), ms=4, **st)
+        ax.plot(cv.T, cv.y, label=lab or label(*k), **{"ms": 4, **st})
 
     def decorate(ax):
         ps.tokens_axis(ax)

@@ -205,8 +205,18 @@ def bytes_axis(ax, which: str = "y", log: bool = True) -> None:
         axis.set_major_locator(LogLocator(base=2, numticks=8))
         axis.set_minor_locator(NullLocator())
     else:
-        axis.set_major_locator(MaxNLocator(5))
+        axis.set_major_locator(BinaryLocator(5))
     axis.set_major_formatter(FuncFormatter(fmt_bytes_tick))
+
+
+class BinaryLocator(MaxNLocator):
+    """Linear ticks at round numbers of the unit the labels use (KiB, MiB, GiB): 64 KiB, 96 KiB,
+    128 KiB rather than 78.1 KiB, 97.7 KiB."""
+
+    def tick_values(self, vmin, vmax):
+        top = max(abs(vmin), abs(vmax))
+        unit = next((u for u in (2 ** 30, 2 ** 20, 2 ** 10) if top >= u), 1)
+        return super().tick_values(vmin / unit, vmax / unit) * unit
 
 
 def tokens_axis(ax, label: str = "sequence length T (tokens, 1k = 1024)", numticks: int = 9) -> None:
