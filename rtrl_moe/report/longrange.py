@@ -210,16 +210,18 @@ def formatted(rows: list[dict]) -> tuple[list[str], list[dict]]:
 def figure(rows: list[dict]):
     """Held-out accuracy against D (log2 axis) per learner, one panel per model, mean and 95%
     interval over seeds; chance dashed, the solved level dotted. None without a scored point."""
-    from matplotlib.figure import Figure
+    from . import plotstyle as ps
     models = [m for m in MODEL_NAMES if any(r["model"] == m and any(v["n"] for v in
                                                                     r["per_d"].values())
                                             for r in rows)]
     if not models:
         return None
-    fig = Figure(figsize=(5.2 * len(models), 4.2), dpi=100)
-    for i, m in enumerate(models):
-        ax = fig.add_subplot(1, len(models), i + 1)
+    # one colour per learner family, the legend beside each panel (plotstyle)
+    fig, axes = ps.new_figure(len(models), ncols=2, panel_w=ps.PAGE_W / min(2, len(models)) - 1.6,
+                              panel_h=3.6, legend_w=1.6)
+    for ax, m in zip(axes, models):
         chance = None
+        sty = ps.styles([(r["learner"],) for r in rows if r["model"] == m])
         for r in rows:
             if r["model"] != m:
                 continue
@@ -229,19 +231,17 @@ def figure(rows: list[dict]):
             xs = [D for D, _ in pts]
             ys = [v["mean"] for _, v in pts]
             err = [0 if v["half"] != v["half"] else v["half"] for _, v in pts]
-            ax.errorbar(xs, ys, yerr=err, marker="o", ms=3, capsize=2, label=r["learner"])
+            ax.errorbar(xs, ys, yerr=err, ms=3, capsize=2, label=r["learner"], **sty[(r["learner"],)])
             chance = next((v["chance"] for _, v in pts if v["chance"]), chance)
         if chance:
             ax.axhline(chance, ls="--", color="gray", lw=1, label="chance")
         ax.axhline(SOLVED, ls=":", color="black", lw=1, label=f"solved ({SOLVED:.0%})")
-        ax.set_xscale("log", base=2)
         ax.set_ylim(0, 1.05)
-        ax.set_xlabel("delay D (steps between symbol and query, log2)")
+        ps.tokens_axis(ax, "delay D (steps between symbol and query; 1k = 1024)")
         ax.set_ylabel("held-out accuracy")
         ax.set_title(MODEL_NAMES[m], fontsize=10)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+        ps.legend_beside(ax)
     return fig
 
 
