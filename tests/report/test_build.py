@@ -88,7 +88,7 @@ def test_sections_per_machine_and_gpu(tmp_path):
     html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert "GPU: Fixture Xeon x2 + Fixture H100 [gx01] (cuda)" in html
     assert "Fixture CPU 2.0GHz x2 [fx01] (cpu)" in html
-    assert "no GPU results" not in html.split('id="findings"', 1)[1]   # the local banner quotes the committed report
+    assert "no GPU results" not in html.split('id="glance"', 1)[1]   # the local banner quotes the committed report
     names = {p.name for p in (tmp_path / "out" / "figures").glob("*.png")}
     assert any(n.startswith("gx01-cuda-") and n.endswith("-memory.png") for n in names)
     assert any(n.startswith("fx01-cpu-") and n.endswith("-memory.png") for n in names)
