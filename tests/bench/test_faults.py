@@ -136,7 +136,7 @@ def test_no_worker_and_no_temp_folder_outlive_the_sweep(tmp_path, tiny, sig):
     proc, tmp, point_dir = _hanging_sweep(tmp_path, tiny)
     os.kill(proc.pid, sig)
     proc.wait(timeout=30)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 20   # generous: a loaded CI machine is slow to reap, not wrong
     while time.monotonic() < deadline and (_workers(point_dir) or list(tmp.iterdir())):
         time.sleep(0.2)
     assert _workers(point_dir) == [], "a worker outlived its sweep"
