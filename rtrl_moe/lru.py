@@ -81,7 +81,7 @@ class RecurrentLRU(nn.Module):
     """Diagonal linear recurrence, linear input map, MLP readout (parameters under ``out.``)."""
 
     #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
-    version = 1
+    VERSIONS = {"model.lru": 1}
 
     def __init__(self, cfg: LRUConfig):
         super().__init__()

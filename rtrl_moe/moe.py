@@ -115,7 +115,7 @@ class RecurrentMoE(nn.Module):
     """Recurrent MoE cell. Parameters under ``out.`` never touch the state; the rest do."""
 
     #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
-    version = 1
+    VERSIONS = {"model.moe": 1}
 
     def __init__(self, cfg: MoEConfig):
         super().__init__()

@@ -189,7 +189,7 @@ class UpstreamMoE(nn.Module):
     are the output block, which reads the new state but never feeds it."""
 
     #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
-    version = 1
+    VERSIONS = {"model.upstream-moe": 1}
 
     #: an unwritten slot is scaled by ``beta``, not copied: the learners that keep its rows of
     #: the sensitivity unchanged (sparse-rtrl, sparse-rtrl-readonly, tree-rtrl, snap-*, uoro's

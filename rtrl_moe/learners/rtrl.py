@@ -30,8 +30,7 @@ JACOBIANS = ("auto", "analytic", "torch.func")
 
 class DenseRTRL(Learner):
     name = "rtrl"
-    version = 1
-    timing_version = 1
+    VERSIONS = {"learner.rtrl": 1, "timing.rtrl": 1}
     streaming = True
     uses_torch_func = True
 
