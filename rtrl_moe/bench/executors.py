@@ -56,7 +56,7 @@ from typing import IO, Optional
 from ..records import append_record, make_record
 from ..records import machine as _machine
 from .config import PointConfig
-from .sweep import (
+from .sweep_plan import (
     SweepError,
     _count,
     _done_line,

@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import IO, Iterable, Optional
@@ -22,20 +20,21 @@ from typing import IO, Iterable, Optional
 from ..records import ResultsError, append_record, ensure_appendable, iter_records, stored_keys
 from ..records.machine import git_info, machine_info, new_run_id
 from .config import PointConfig
+from .sweep_plan import (  # noqa: F401  (SweepError, Stopped: this module's public errors)
+    Stopped,
+    SweepError,
+    _count,
+    _done_line,
+    _plan,
+    _Progress,
+    _sigterm_stops,
+    _start_line,
+)
 from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 
 #: where the points run: ``local`` (one after another in subprocesses of this process) or
 #: ``ray`` (Ray tasks, :mod:`rtrl_moe.bench.executors`)
 EXECUTORS = ("local", "ray")
-
-
-class SweepError(RuntimeError):
-    """A sweep that must not start (its file is locked by another sweep, or resuming would
-    reuse records that cannot tell which code they measured)."""
-
-
-class Stopped(KeyboardInterrupt):
-    """SIGTERM of the sweep, raised like Ctrl-C so that the running worker is stopped."""
 
 
 def _reusable(records, commit: str, machine_id: str, dirty: bool) -> dict:
@@ -70,50 +69,6 @@ def _lock(out: Path):
         os.unlink(lock)
     finally:
         os.close(fd)
-
-
-@contextlib.contextmanager
-def _sigterm_stops():
-    def stop(signum, frame):
-        raise Stopped()
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-class _Progress:
-    """A bar with an ETA on a terminal (tqdm); plain lines otherwise (logs, CI)."""
-
-    def __init__(self, stream: IO[str], total: int):
-        self.stream = stream
-        self.bar = None
-        if getattr(stream, "isatty", lambda: False)():
-            try:
-                from tqdm import tqdm
-                self.bar = tqdm(total=total, file=stream, unit="point", dynamic_ncols=True,
-                                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
-                                           "[{elapsed}<{remaining}]")
-            except ImportError:
-                pass
-
-    def line(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text, file=self.stream)
-        else:
-            print(text, file=self.stream, flush=True)
-
-    def advance(self) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
@@ -171,41 +126,6 @@ def _stored(out, force, rerun_if_dirty, g, machine_ids) -> dict:
     for mid in machine_ids:
         found.update(_reusable(records, g["commit"], mid, bool(g.get("dirty"))))
     return found
-
-
-def _plan(points, stored, retry_failed) -> list:
-    """``(i, cfg, why_skipped or None)`` for each point in list order: a duplicate in the list
-    or a point stored under the resume rule is skipped (shared by every executor)."""
-    seen_keys: set = set()
-    plan = []
-    for i, cfg in enumerate(points, start=1):
-        key = cfg.key()
-        prev = stored.get(key)
-        if key in seen_keys:
-            why = "duplicate point in the list, skipped"
-        elif prev is not None and not (retry_failed and prev in ("error", "timeout")):
-            why = f"stored ({prev}), skipped"
-        else:
-            why = None
-        seen_keys.add(key)
-        plan.append((i, cfg, why))
-    return plan
-
-
-def _start_line(bar, run_id, n, out, g, mach) -> None:
-    bar.line(f"sweep {run_id}: {n} points -> {out} (commit {g['commit'][:12]}"
-             f"{' dirty' if g.get('dirty') else ''}, machine {mach['machine_id']})")
-
-
-def _done_line(progress, run_id, summary, t_sweep) -> None:
-    print(f"sweep {run_id} done: ran {summary['ran']}, skipped {summary['skipped']}, "
-          f"statuses {summary['statuses']}, {time.perf_counter() - t_sweep:.0f}s",
-          file=progress, flush=True)
-
-
-def _count(summary, rec) -> None:
-    summary["ran"] += 1
-    summary["statuses"][rec["status"]] = summary["statuses"].get(rec["status"], 0) + 1
 
 
 def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g, mach) -> dict:
