@@ -19,17 +19,9 @@ from typing import IO, Iterable, Optional
 
 from ..records import ResultsError, append_record, ensure_appendable, iter_records, stored_keys
 from ..records.machine import git_info, machine_info, new_run_id
+from . import sweep_plan as plan
 from .config import PointConfig
-from .sweep_plan import (  # noqa: F401  (SweepError, Stopped: this module's public errors)
-    Stopped,
-    SweepError,
-    _count,
-    _done_line,
-    _plan,
-    _Progress,
-    _sigterm_stops,
-    _start_line,
-)
+from .sweep_plan import Stopped, SweepError  # noqa: F401  (this module's errors)
 from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 
 #: where the points run: ``local`` (one after another in subprocesses of this process) or
@@ -106,7 +98,7 @@ def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
                 out, force, rerun_if_dirty, g, machine_ids), retry_failed=retry_failed,
                 timeout_s=timeout_s, progress=progress, env=env, run_id=run_id, git=g,
                 machine=mach, address=address, max_parallel=max_parallel, pair_by=pair_by)
-    with _lock(out), _sigterm_stops():
+    with _lock(out), plan.sigterm_stops():
         stored = _stored(out, force, rerun_if_dirty, g, [mach["machine_id"]])
         return _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
                     mach)
@@ -132,10 +124,10 @@ def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
     summary = {"run_id": run_id, "out": str(out), "ran": 0, "skipped": 0, "statuses": {}}
     n = len(points)
     t_sweep = time.perf_counter()
-    bar = _Progress(progress, n)
-    _start_line(bar, run_id, n, out, g, mach)
+    bar = plan.Progress(progress, n)
+    plan.start_line(bar, run_id, n, out, g, mach)
     try:
-        for i, cfg, why in _plan(points, stored, retry_failed):
+        for i, cfg, why in plan.plan(points, stored, retry_failed):
             if why is None:
                 _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep)
             else:
@@ -144,7 +136,7 @@ def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
             bar.advance()
     finally:
         bar.close()
-    _done_line(progress, run_id, summary, t_sweep)
+    plan.done_line(progress, run_id, summary, t_sweep)
     return summary
 
 
@@ -155,7 +147,7 @@ def _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep)
     rec = run_point_isolated(cfg, timeout_s=tmo, run_id=run_id, env=env, git=g, machine=mach)
     append_record(out, rec)
     dt = time.perf_counter() - t0
-    _count(summary, rec)
+    plan.count(summary, rec)
     msg = f" -- {rec['message'][:160]}" if rec.get("message") else ""
     bar.line(f"[{i}/{n}] {rec['status']:7s} {dt:7.1f}s (total {time.perf_counter() - t_sweep:.0f}s)"
              f" {cfg.short()}{msg}")

@@ -1,5 +1,5 @@
 """What every sweep executor shares (the local loop in :mod:`.sweep`, Ray in :mod:`.executors`):
-which points to run (:func:`_plan`), the progress lines and bar, the errors, and SIGTERM
+which points to run (:func:`plan`), the progress lines and bar, the errors, and SIGTERM
 handling. Its own module so that neither executor imports the other's.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ class Stopped(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _sigterm_stops():
+def sigterm_stops():
     def stop(signum, frame):
         raise Stopped()
     if threading.current_thread() is not threading.main_thread():
@@ -34,7 +34,7 @@ def _sigterm_stops():
         signal.signal(signal.SIGTERM, old)
 
 
-class _Progress:
+class Progress:
     """A bar with an ETA on a terminal (tqdm); plain lines otherwise (logs, CI)."""
 
     def __init__(self, stream: IO[str], total: int):
@@ -64,7 +64,7 @@ class _Progress:
             self.bar.close()
 
 
-def _plan(points, stored, retry_failed) -> list:
+def plan(points, stored, retry_failed) -> list:
     """``(i, cfg, why_skipped or None)`` for each point in list order: a duplicate in the list
     or a point stored under the resume rule is skipped (shared by every executor)."""
     seen_keys: set = set()
@@ -83,17 +83,17 @@ def _plan(points, stored, retry_failed) -> list:
     return plan
 
 
-def _start_line(bar, run_id, n, out, g, mach) -> None:
+def start_line(bar, run_id, n, out, g, mach) -> None:
     bar.line(f"sweep {run_id}: {n} points -> {out} (commit {g['commit'][:12]}"
              f"{' dirty' if g.get('dirty') else ''}, machine {mach['machine_id']})")
 
 
-def _done_line(progress, run_id, summary, t_sweep) -> None:
+def done_line(progress, run_id, summary, t_sweep) -> None:
     print(f"sweep {run_id} done: ran {summary['ran']}, skipped {summary['skipped']}, "
           f"statuses {summary['statuses']}, {time.perf_counter() - t_sweep:.0f}s",
           file=progress, flush=True)
 
 
-def _count(summary, rec) -> None:
+def count(summary, rec) -> None:
     summary["ran"] += 1
     summary["statuses"][rec["status"]] = summary["statuses"].get(rec["status"], 0) + 1
