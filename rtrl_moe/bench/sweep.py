@@ -17,7 +17,14 @@ import time
 from pathlib import Path
 from typing import IO, Iterable, Optional
 
-from ..records import ResultsError, append_record, ensure_appendable, iter_records, stored_keys
+from ..records import (
+    ResultsError,
+    append_record,
+    ensure_appendable,
+    iter_records,
+    staleness,
+    stored_keys,
+)
 from ..records.machine import git_info, machine_info, new_run_id
 from . import sweep_plan as plan
 from .config import PointConfig
@@ -30,9 +37,11 @@ EXECUTORS = ("local", "ray")
 
 
 def _reusable(records, commit: str, machine_id: str, dirty: bool) -> dict:
-    """The resume rule: a stored point is skipped when it was measured on this commit and
-    machine from a clean work tree, and the tree is clean now. A record measured with
-    uncommitted changes is never reused: nothing says which code it measured."""
+    """The resume rule: a stored point is skipped when it was measured on this machine from a
+    clean work tree, and either on this commit (the tree clean now) or, on any commit, with
+    behaviour versions that are all today's (``rtrl_moe.records.staleness``: a refactor since
+    keeps it). A record measured with uncommitted changes is never reused: nothing says which
+    code it measured."""
     clean = [r for r in records if r.get("dirty") is not True]
     found = stored_keys(clean, commit=commit, machine_id=machine_id)
     if found and dirty:
@@ -40,6 +49,11 @@ def _reusable(records, commit: str, machine_id: str, dirty: bool) -> dict:
                          f"stored for its commit {commit[:12]}: they cannot tell whether they "
                          "measured this code. Commit first, or pass --rerun-if-dirty to run "
                          "every point again (or --force)")
+    for r in clean:
+        if r.get("point_key") and r.get("versions") and r.get("point_key") not in found \
+                and r.get("machine", {}).get("machine_id") == machine_id \
+                and staleness(r)[0] is False:
+            found[r["point_key"]] = r["status"]
     return found
 
 
