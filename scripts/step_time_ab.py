@@ -51,7 +51,7 @@ def main(argv=None) -> int:
            "threads": torch.get_num_threads(), "learners": {}}
     for name in a.learners:
         arms = {"old": build(old, name, a.seq_len), "new": build(new, name, a.seq_len)}
-        grads = {k: l.gradient(x, y) for k, (l, x, y) in arms.items()}   # warm-up, and checked
+        grads = {k: lrn.gradient(x, y) for k, (lrn, x, y) in arms.items()}   # warm-up, and checked
         equal = all(torch.equal(grads["old"][n], grads["new"][n]) for n in grads["new"])
         times: dict = {"old": [], "new": []}
         for r in range(a.repeats):
