@@ -10,6 +10,7 @@ script (one line, exit 2) before anything is written.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
@@ -18,6 +19,22 @@ from rtrl_moe.records.migrate import BASE_REV, migrate_with_base
 from rtrl_moe.records.store import dumps_record, read_records
 
 REPO = str(Path(__file__).resolve().parents[1])
+#: modules whose ``units_of_config(config)`` names the units of their own record kinds (a
+#: protocol piece's, a long-range point's, a PonderTTT run's); absent ones are skipped
+UNIT_SOURCES = ("rtrl_moe.protocols.registry", "rtrl_moe.longrange.versions", "ponderttt.versions")
+
+
+def kind_units(rec: dict) -> list[str]:
+    out: list[str] = []
+    for name in UNIT_SOURCES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        hook = getattr(module, "units_of_config", None)
+        if hook is not None:
+            out += list(hook(rec.get("config", {})))
+    return out
 
 
 def main(argv=None) -> int:
@@ -31,7 +48,7 @@ def main(argv=None) -> int:
         print(f"migrate_versions: {e}", file=sys.stderr)
         return 2
     for f, recs in loaded.items():
-        new, n = migrate_with_base(recs, REPO, a.rev)
+        new, n = migrate_with_base(recs, REPO, a.rev, kind_units)
         if n:
             f.write_text("".join(dumps_record(r) + "\n" for r in new))
         print(f"{f}: {n} of {len(recs)} records migrated (byte-identical source at {a.rev})")

@@ -13,18 +13,25 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import IO, Iterable, Optional
 
-from ..records import ResultsError, append_record, ensure_appendable, iter_records, stored_keys
+from ..records import (
+    ResultsError,
+    append_record,
+    ensure_appendable,
+    iter_records,
+    staleness,
+    stored_keys,
+)
 from ..records.machine import git_info, machine_info, new_run_id
+from . import sweep_plan as plan
 from .config import PointConfig
 from .progress import Progress as _Progress
 from .progress import recorded_seconds, weights_for
+from .sweep_plan import Stopped, SweepError  # noqa: F401  (this module's errors)
 from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 
 #: where the points run: ``local`` (one after another in subprocesses of this process) or
@@ -32,19 +39,12 @@ from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 EXECUTORS = ("local", "ray")
 
 
-class SweepError(RuntimeError):
-    """A sweep that must not start (its file is locked by another sweep, or resuming would
-    reuse records that cannot tell which code they measured)."""
-
-
-class Stopped(KeyboardInterrupt):
-    """SIGTERM of the sweep, raised like Ctrl-C so that the running worker is stopped."""
-
-
 def _reusable(records, commit: str, machine_id: str, dirty: bool) -> dict:
-    """The resume rule: a stored point is skipped when it was measured on this commit and
-    machine from a clean work tree, and the tree is clean now. A record measured with
-    uncommitted changes is never reused: nothing says which code it measured."""
+    """The resume rule: a stored point is skipped when it was measured on this machine from a
+    clean work tree, and either on this commit (the tree clean now) or, on any commit, with
+    behaviour versions that are all today's (``rtrl_moe.records.staleness``: a refactor since
+    keeps it). A record measured with uncommitted changes is never reused: nothing says which
+    code it measured."""
     clean = [r for r in records if r.get("dirty") is not True]
     found = stored_keys(clean, commit=commit, machine_id=machine_id)
     if found and dirty:
@@ -52,6 +52,11 @@ def _reusable(records, commit: str, machine_id: str, dirty: bool) -> dict:
                          f"stored for its commit {commit[:12]}: they cannot tell whether they "
                          "measured this code. Commit first, or pass --rerun-if-dirty to run "
                          "every point again (or --force)")
+    for r in clean:
+        if r.get("point_key") and r.get("versions") and r.get("point_key") not in found \
+                and r.get("machine", {}).get("machine_id") == machine_id \
+                and staleness(r)[0] is False:
+            found[r["point_key"]] = r["status"]
     return found
 
 
@@ -73,20 +78,6 @@ def _lock(out: Path):
         os.unlink(lock)
     finally:
         os.close(fd)
-
-
-@contextlib.contextmanager
-def _sigterm_stops():
-    def stop(signum, frame):
-        raise Stopped()
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
 
 
 def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
@@ -125,7 +116,7 @@ def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
                 out, force, rerun_if_dirty, g, machine_ids), retry_failed=retry_failed,
                 timeout_s=timeout_s, progress=progress, env=env, run_id=run_id, git=g,
                 machine=mach, address=address, max_parallel=max_parallel, pair_by=pair_by)
-    with _lock(out), _sigterm_stops():
+    with _lock(out), plan.sigterm_stops():
         stored = _stored(out, force, rerun_if_dirty, g, [mach["machine_id"]])
         return _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
                     mach, reference)
@@ -147,63 +138,28 @@ def _stored(out, force, rerun_if_dirty, g, machine_ids) -> dict:
     return found
 
 
-def _plan(points, stored, retry_failed) -> list:
-    """``(i, cfg, why_skipped or None)`` for each point in list order: a duplicate in the list
-    or a point stored under the resume rule is skipped (shared by every executor)."""
-    seen_keys: set = set()
-    plan = []
-    for i, cfg in enumerate(points, start=1):
-        key = cfg.key()
-        prev = stored.get(key)
-        if key in seen_keys:
-            why = "duplicate point in the list, skipped"
-        elif prev is not None and not (retry_failed and prev in ("error", "timeout")):
-            why = f"stored ({prev}), skipped"
-        else:
-            why = None
-        seen_keys.add(key)
-        plan.append((i, cfg, why))
-    return plan
-
-
-def _start_line(bar, run_id, n, out, g, mach) -> None:
-    bar.line(f"sweep {run_id}: {n} points -> {out} (commit {g['commit'][:12]}"
-             f"{' dirty' if g.get('dirty') else ''}, machine {mach['machine_id']})")
-
-
-def _done_line(progress, run_id, summary, t_sweep) -> None:
-    print(f"sweep {run_id} done: ran {summary['ran']}, skipped {summary['skipped']}, "
-          f"statuses {summary['statuses']}, {time.perf_counter() - t_sweep:.0f}s",
-          file=progress, flush=True)
-
-
-def _count(summary, rec) -> None:
-    summary["ran"] += 1
-    summary["statuses"][rec["status"]] = summary["statuses"].get(rec["status"], 0) + 1
-
-
 def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g, mach,
          reference=()) -> dict:
     summary = {"run_id": run_id, "out": str(out), "ran": 0, "skipped": 0, "statuses": {}}
     n = len(points)
     t_sweep = time.perf_counter()
-    plan = _plan(points, stored, retry_failed)
-    todo = [cfg for _, cfg, why in plan if why is None]
+    steps = plan.plan(points, stored, retry_failed)
+    todo = [cfg for _, cfg, why in steps if why is None]
     recorded = recorded_seconds([*reference, out], {c.key() for c in todo})
     # skipped points weigh nothing: the ETA is the time of the points still to run; the seeds
     # of one config are one group (a pair's later seeds take what its first took here)
     weights = [w if why is None else 0.0
-               for (_, _, why), w in zip(plan, weights_for(points, recorded))]
+               for (_, _, why), w in zip(steps, weights_for(points, recorded))]
     bar = _Progress(progress, n, weights, known=[c.key() in recorded for c in points],
                     groups=[c.replace(seed=0).key() for c in points])
-    _start_line(bar, run_id, n, out, g, mach)
+    plan.start_line(bar, run_id, n, out, g, mach)
     if todo:
         est = bar.estimate()
         bar.line(f"{len(todo)} to run" + (f", about {est} by the recorded wall times of "
                                           f"{sum(c.key() in recorded for c in todo)} of them"
                                           if est and recorded else ""))
     try:
-        for i, cfg, why in plan:
+        for i, cfg, why in steps:
             if why is None:
                 _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep)
             else:
@@ -212,7 +168,7 @@ def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
             bar.advance(skipped=why is not None)
     finally:
         bar.close()
-    _done_line(progress, run_id, summary, t_sweep)
+    plan.done_line(progress, run_id, summary, t_sweep)
     return summary
 
 
@@ -224,7 +180,7 @@ def _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep)
     rec = run_point_isolated(cfg, timeout_s=tmo, run_id=run_id, env=env, git=g, machine=mach)
     append_record(out, rec)
     dt = time.perf_counter() - t0
-    _count(summary, rec)
+    plan.count(summary, rec)
     msg = f" -- {rec['message'][:160]}" if rec.get("message") else ""
     bar.line(f"[{i}/{n}] {rec['status']:7s} {dt:7.1f}s (total {time.perf_counter() - t_sweep:.0f}s)"
              f" {cfg.short()}{msg}")

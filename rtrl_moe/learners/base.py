@@ -82,13 +82,12 @@ class Learner:
       so a tracker of saved tensors cannot see what it recomputes.
 
     Each registered learner declares, in its own class body, the behaviour versions its records
-    store (``rtrl_moe/records/versions.py``): ``version`` (bump when its gradient, FLOP count or
-    tensor-byte accounting changes) and ``timing_version`` (bump when only its timed path does).
+    store (``rtrl_moe/records/versions.py``): ``VERSIONS = {"learner.<name>": n,
+    "timing.<name>": m}``; bump n when its gradient, FLOP count or tensor-byte accounting
+    changes, m when only its timed path does.
     """
 
     name = ""
-    version: int            # declared by each learner (never inherited, see unit_versions)
-    timing_version: int
     streaming = False
     exact = True
     sparse = False

@@ -26,8 +26,7 @@ class BPTT(Learner):
     """Full BPTT: the graph of the whole sequence is kept until the gradient is taken."""
 
     name = "bptt"
-    version = 1
-    timing_version = 1
+    VERSIONS = {"learner.bptt": 1, "timing.bptt": 1}
 
     def _reset(self, batch_size, like):
         self.h = self.model.init_state(batch_size)
@@ -57,8 +56,7 @@ class TBPTT(BPTT):
     """
 
     name = "tbptt"
-    version = 1
-    timing_version = 1
+    VERSIONS = {"learner.tbptt": 1, "timing.tbptt": 1}
     streaming = True
     exact = False
 
@@ -98,8 +96,7 @@ class CheckpointBPTT(BPTT):
     """
 
     name = "ckpt-bptt"
-    version = 1
-    timing_version = 1
+    VERSIONS = {"learner.ckpt-bptt": 1, "timing.ckpt-bptt": 1}
     hides_saved_tensors = True
 
     def __init__(self, model, k: int | None = None):

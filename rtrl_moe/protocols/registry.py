@@ -34,10 +34,9 @@ class Piece:
     extra_models: tuple = ()        # baselines beside the MoE (library files)
     reduced: str | None = None      # what differs in size from the script, when anything does
     timeout_s: int = 1800
-    #: behaviour version of what this piece computes (rtrl_moe/records/versions.py): bump it
-    #: when its module's numbers change; its model's and learners' units are its own
-    version: int = 1
-    units: tuple = ()               # units it measures besides itself and its MoE
+    #: units it measures besides itself (``protocol.<name>``, whose version its module declares
+    #: in ``VERSIONS``) and its MoE: the learners and baseline cells it runs
+    units: tuple = ()
 
     def units_for(self, arch: str) -> list[str]:
         """The units its records measured (``rtrl_moe.records.versions``)."""
@@ -131,16 +130,6 @@ PRESET = ("anbn_classify9", "anbn_classify9_lr1e2", "haystack8_bptt", "proof_unt
           "demo_memory_advantage", "demo_extreme_short", "benchmark_memory_short",
           "tree_speed_haystack", "train_anbn_bptt", "tree_speed_anbn_10steps", "haystack8_rtrl",
           "train_anbn_rtrl", "rnn_vs_moe_rtrl_128", "upstream_exactness")
-
-
-def unit_versions() -> dict:
-    """``protocol.<piece>`` of every piece and the protocols' own baseline cells
-    (``rtrl_moe.records.versions``)."""
-    from .models import ReluEmbedRNN, SiluNormRNN
-    out = {f"protocol.{name}": p.version for name, p in PIECES.items()}
-    out.update({"model.silu-norm-rnn": SiluNormRNN.version,
-                "model.relu-embed-rnn": ReluEmbedRNN.version})
-    return out
 
 
 def units_of_config(config: dict) -> list[str]:

@@ -102,7 +102,8 @@ def run(names, seeds, out, arch: str, overrides: dict | None = None,
             status, metrics, message, wall = run_child(name, seed, args, arch, limit)
             rec = make_record(config=point_config(p, seed, args, arch), status=status,
                               metrics=metrics, message=message, point_key=key,
-                              wall_s=round(wall, 3), timeout_s=limit, code=code)
+                              wall_s=round(wall, 3), timeout_s=limit, code=code,
+                              units=p.units_for(arch))
             append_record(out, rec)
             written.append(rec)
             log(f"{status:7s} {key} {wall:.1f}s" + (f" ({message})" if message else ""))

@@ -2,7 +2,10 @@
 
 It knows records, not models or learners: ``schema`` (version, required fields, validation),
 ``store`` (append atomically, read a file or directory into records or a DataFrame, resume
-keys) and ``machine`` (machine, commit and run identity written into every record).
+keys), ``machine`` (machine, commit and run identity written into every record),
+``versions`` (the behaviour versions a record measured, read from the source's ``VERSIONS``
+declarations, and :func:`staleness`), ``migrate`` (versions for records measured before them)
+and ``provenance`` (the older byte fingerprints, still read for those records).
 """
 from .machine import git_info, machine_info, new_run_id, utc_now
 from .provenance import code_fingerprints, stale_parts

@@ -48,10 +48,10 @@ def make_record(*, config: dict, status: str, metrics: Optional[dict] = None,
                 machine: Optional[dict] = None, git: Optional[dict] = None,
                 units: Iterable[str] = (), **extra: Any) -> dict:
     """One record. ``versions`` (``rtrl_moe/records/versions.py``) is stamped with today's
-    version of every unit the config's standard fields name plus ``units`` (the writer's own,
-    e.g. a long-range point's ``longrange.*``); a unit nobody declares is stored as ``null``,
-    so the record is stale rather than lost or silently fresh. A ``versions=`` given in
-    ``extra`` is stored as given."""
+    version of every unit the config's standard fields name (the bench's kinds) plus ``units``
+    (the writer's own: a protocol piece's, a long-range point's); a unit nobody declares is
+    stored as ``null``, so the record is stale rather than lost or silently fresh. A
+    ``versions=`` given in ``extra`` is stored as given."""
     from .machine import git_info, machine_info, new_run_id, utc_now
     from .provenance import code_fingerprints
     from .versions import current_versions, units_of

@@ -3,8 +3,8 @@ still the version today.
 
 A *unit* is something whose behaviour a record's numbers depend on: a model, a task, a learner,
 a learner's timed path, a measurement kind or probe, a documented-experiment piece. Each unit
-declares the version of what it computes once, beside its code (a ``version`` class or module
-attribute, as asv's benchmark ``version``); a record stores ``{"versions": {unit: version}}``
+declares the version of what it computes once, beside its code (as asv's benchmark
+``version``); a record stores ``{"versions": {unit: version}}``
 for the units it measured, and it is stale when one of them changed. A refactor that leaves
 every output bitwise equal keeps the versions (``tests/records/test_digests.py`` holds it to
 that), so it keeps every record fresh; a change of behaviour bumps its unit's version and stales
@@ -19,86 +19,104 @@ Unit names (``<family>.<name>``):
 - ``kind.<kind>``     the bench's ``measure``, ``agree``, ``train``
 - ``probe.<name>``    ``tensors``, ``rss`` (what a measure record's memory columns come from)
 - ``protocol.<piece>`` a documented experiment re-run (``rtrl_moe.protocols``)
-- ``longrange.*``, ``ponder.*``: declared by those packages' providers (below).
+- ``longrange.*``, ``ponder.*``: declared by those packages in the same way.
 
-Today's versions come from *providers*: modules with a function ``unit_versions() -> {unit:
-version}`` that collects the attributes of the units they own, and optionally
-``units_of_config(config) -> [unit, ...]``, the units a record of that config measured (for the
-kinds whose config fields only they understand: a protocol piece, a long-range point, a
-PonderTTT run). They are imported by name when first needed (so this package imports none of
-them and no import circle forms); a provider that is not installed contributes nothing, and a
-record naming one of its units is then stale ("unknown today"), never silently fresh.
+Each unit declares its version in a ``VERSIONS = {unit: version}`` literal in the body of the
+class or module that computes it (a learner: ``{"learner.sparse-rtrl": 1, "timing.sparse-rtrl":
+1}``; a protocol module: one entry per piece it runs). Today's versions are read from the
+source with ``ast`` (as ``provenance`` reads bytes), never by importing it: the records stay a
+layer below the library, and the report, which calls :func:`staleness`, never needs torch.
+Scanned: this package and the ``ponderttt`` package beside it (:data:`ROOTS`). A unit no
+declaration names is "unknown today": a record naming one is stale, never silently fresh.
 """
 from __future__ import annotations
 
-import importlib
+import ast
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable, Optional
 
-#: every module that declares units; the last two belong to other packages (optional)
-PROVIDERS = (
-    "rtrl_moe.learners",          # learner.*, timing.*
-    "rtrl_moe.build",             # model.moe/rnn/lru, task.*
-    "rtrl_moe.bench.kinds",       # kind.*, probe.*
-    "rtrl_moe.protocols.registry",  # protocol.*, the protocols' own models
-    "rtrl_moe.longrange.versions",  # longrange.*  (rtrl_moe/longrange)
-    "ponderttt.versions",           # ponder.*     (ponderttt)
-)
+from .provenance import PACKAGE
+
+#: source trees whose ``VERSIONS`` declarations are read
+ROOTS = (PACKAGE, PACKAGE.parent / "ponderttt")
+NAME = "VERSIONS"
 #: a record's field holding what it measured
 FIELD = "versions"
-#: measure records time their learner when they have repeats
-TIMED_KINDS = ("measure",)
 MEASURE_PROBES = ("probe.tensors", "probe.rss")
 
 
-@lru_cache(maxsize=1)
-def _providers() -> tuple:
-    out = []
-    for name in PROVIDERS:
-        try:
-            out.append((name, importlib.import_module(name)))
-        except ModuleNotFoundError as e:
-            if e.name and (name == e.name or name.startswith(e.name + ".")):
-                continue                  # that provider is not installed: its units are unknown
-            raise
-    return tuple(out)
-
-
-@lru_cache(maxsize=1)
-def current_versions() -> dict:
-    """``{unit: version}`` of every unit the installed providers declare (read once)."""
+def declarations(root: Path) -> dict:
+    """``{unit: (version, "file:line")}`` of every ``VERSIONS`` literal under ``root``; raises
+    ValueError naming the place of one that is not a literal ``{str: int}`` or that declares a
+    unit declared elsewhere."""
     out: dict = {}
-    for name, module in _providers():
-        get = getattr(module, "unit_versions", None)
-        if get is None:
+    for f in sorted(root.rglob("*.py")):
+        if "__pycache__" in f.parts:
             continue
-        for unit, version in get().items():
-            if unit in out and out[unit] != version:
-                raise ValueError(f"unit {unit!r} declared twice ({name}: {version!r}, "
-                                 f"earlier: {out[unit]!r})")
-            out[unit] = version
+        text = f.read_text(encoding="utf-8")
+        if NAME not in text:
+            continue
+        for node in ast.walk(ast.parse(text, str(f))):
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                targets = [node.target]
+            else:
+                continue
+            if not any(isinstance(t, ast.Name) and t.id == NAME for t in targets):
+                continue
+            where = f"{f.relative_to(root.parent)}:{node.lineno}"
+            try:
+                found = ast.literal_eval(node.value)
+            except ValueError:
+                found = None
+            if not isinstance(found, dict) or not all(
+                    isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+                    for k, v in found.items()):
+                raise ValueError(f"{where}: {NAME} must be a literal {{unit: int}}")
+            for unit, version in found.items():
+                if unit in out:
+                    raise ValueError(f"{where}: unit {unit!r} is already declared at "
+                                     f"{out[unit][1]}")
+                out[unit] = (version, where)
     return out
 
 
+@lru_cache(maxsize=1)
+def _current() -> dict:
+    out: dict = {}
+    for root in ROOTS:
+        if root.is_dir():
+            out.update(declarations(root))
+    return out
+
+
+def current_versions() -> dict:
+    """``{unit: version}`` declared in today's source (read once per process)."""
+    return {u: v for u, (v, _) in _current().items()}
+
+
+def declared_at(unit: str) -> Optional[str]:
+    """``"file:line"`` of a unit's declaration (None: declared nowhere)."""
+    got = _current().get(unit)
+    return got[1] if got else None
+
+
 def units_of(config: dict) -> list[str]:
-    """The units a record of ``config`` measured: those the config's standard fields name
-    (``kind``, ``learner``, ``model_type``, ``task``, ``repeats``) for the bench's kinds, and
-    those each provider's ``units_of_config`` names for its own kinds."""
+    """The units a record of the bench's kinds (``measure``, ``agree``, ``train``) measured,
+    from the config's standard fields; other writers name theirs (``make_record(units=...)``)."""
     kind = config.get("kind")
-    out: list[str] = []
-    if kind in ("measure", "agree", "train"):
-        out += [f"kind.{kind}", f"learner.{config.get('learner')}",
-                f"model.{config.get('model_type')}", f"task.{config.get('task')}"]
-        if kind == "agree":
-            out.append("learner.bptt")               # the reference it is compared with
-        if kind in TIMED_KINDS:
-            out += list(MEASURE_PROBES)
-            if config.get("repeats"):
-                out.append(f"timing.{config.get('learner')}")
-    for _, module in _providers():
-        more = getattr(module, "units_of_config", None)
-        if more is not None:
-            out += list(more(config))
+    if kind not in ("measure", "agree", "train"):
+        return []
+    out = [f"kind.{kind}", f"learner.{config.get('learner')}",
+           f"model.{config.get('model_type')}", f"task.{config.get('task')}"]
+    if kind == "agree":
+        out.append("learner.bptt")               # the reference it is compared with
+    if kind == "measure":
+        out += list(MEASURE_PROBES)
+        if config.get("repeats"):
+            out.append(f"timing.{config.get('learner')}")
     return sorted(set(out))
 
 
@@ -109,8 +127,7 @@ def versions_of(units: Iterable[str]) -> dict:
     units = sorted(set(units))
     unknown = [u for u in units if u not in cur]
     if unknown:
-        raise ValueError(f"no version declared for unit(s) {', '.join(unknown)} "
-                         f"(providers: rtrl_moe.records.versions.PROVIDERS)")
+        raise ValueError(f"no {NAME} declaration names unit(s) {', '.join(unknown)}")
     return {u: cur[u] for u in units}
 
 

@@ -1,8 +1,14 @@
 import pytest
 import torch
 
-from rtrl_moe.protocols.models import (ReluEmbedRNN, SiluNormRNN, default_arch, model_file,
-                                       model_info, protocol_model)
+from rtrl_moe.protocols.models import (
+    ReluEmbedRNN,
+    SiluNormRNN,
+    default_arch,
+    model_file,
+    model_info,
+    protocol_model,
+)
 
 
 @pytest.mark.parametrize("arch", ["bench", "upstream"])

@@ -9,9 +9,12 @@ import torch
 from rtrl_moe.learners import make_learner
 from rtrl_moe.protocols import PIECES
 from rtrl_moe.protocols.tasks import one_hot, random_tokens
-from rtrl_moe.protocols.upstream_rtrl import (UpstreamBlockRTRL, tracked_params,
-                                              train_py_sequence, upstream_routing,
-                                              upstream_rtrl_speed)
+from rtrl_moe.protocols.upstream_rtrl import (
+    UpstreamBlockRTRL,
+    tracked_params,
+    train_py_sequence,
+    upstream_routing,
+)
 from rtrl_moe.upstream import UpstreamConfig, UpstreamMoE
 
 TINY = dict(d_in=3, d_out=3, d_model=8, n_slots=4, n_experts=4, topk=2, topk_read=2,

@@ -34,10 +34,12 @@ def test_extra_units_and_records_with_versions_are_kept(tmp_path):
     proto = {"config": {"kind": "protocol", "protocol": "selftest"},
              "code": code_fingerprints(base)}
     out, n = migrate([proto], base, extra_units=lambda r: ["model.rnn"])
-    assert n == 1 and out[0]["versions"] == {"model.rnn": 1, "protocol.selftest": 1}
+    assert n == 1 and out[0]["versions"] == {"model.rnn": 1}
+    from rtrl_moe.protocols.registry import units_of_config
     piece = {"config": {"kind": "protocol", "protocol": "haystack8_rtrl", "arch": "upstream"},
              "code": code_fingerprints(base)}
-    assert migrate([piece], base)[0][0]["versions"] == {
+    got = migrate([piece], base, extra_units=lambda r: units_of_config(r["config"]))[0][0]
+    assert got["versions"] == {
         "learner.sparse-rtrl": 1, "model.upstream-moe": 1, "protocol.haystack8_rtrl": 1}
     done = {**proto, "versions": {"model.rnn": 7}}
     assert migrate([done], base)[0][0] is done

@@ -2,7 +2,7 @@
 import pytest
 
 from rtrl_moe.records import current_versions, make_record, staleness, units_of, versions_of
-from rtrl_moe.records.versions import PROVIDERS
+from rtrl_moe.records.versions import ROOTS, declarations
 
 MACHINE = {"machine_id": "m1"}
 GIT = {"commit": "0" * 40, "dirty": False}
@@ -28,11 +28,35 @@ def test_every_unit_family_is_declared():
     assert all(isinstance(v, int) for v in cur.values())
 
 
-def test_every_registered_learner_declares_its_own_versions():
+def test_every_registered_unit_declares_its_own_versions():
+    """The static declarations agree with the registries: each learner class, task class and
+    bench model class holds its own units in its own body (never inherited)."""
+    import rtrl_moe as rm
+    from rtrl_moe import build, tasks
     from rtrl_moe.learners import LEARNERS, learner_class
+    cur = current_versions()
     for name in LEARNERS:
-        assert "version" in vars(learner_class(name)), name
-        assert "timing_version" in vars(learner_class(name)), name
+        own = vars(learner_class(name)).get("VERSIONS", {})
+        assert set(own) == {f"learner.{name}", f"timing.{name}"}, name
+        assert all(cur[u] == v for u, v in own.items())
+    for name in tasks.TASKS:
+        assert set(vars(tasks._task_class(name))["VERSIONS"]) == {f"task.{name}"}
+    for t in build.MODEL_TYPES:
+        assert set(vars(build.model_classes(t)[1])["VERSIONS"]) == {f"model.{t}"}
+    assert set(vars(rm.UpstreamMoE)["VERSIONS"]) == {"model.upstream-moe"}
+
+
+def test_declarations_are_read_from_source_and_checked(tmp_path):
+    (tmp_path / "a.py").write_text('class A:\n    VERSIONS = {"model.a": 2}\n')
+    (tmp_path / "b.py").write_text('X: dict = 1\nVERSIONS: dict = {"task.b": 1}\n')
+    assert declarations(tmp_path) == {"model.a": (2, f"{tmp_path.name}/a.py:2"),
+                                      "task.b": (1, f"{tmp_path.name}/b.py:2")}
+    (tmp_path / "c.py").write_text('VERSIONS = {"model.a": 1}\n')
+    with pytest.raises(ValueError, match="already declared"):
+        declarations(tmp_path)
+    (tmp_path / "c.py").write_text('VERSIONS = {"model.c": N}\n')
+    with pytest.raises(ValueError, match="c.py:1: VERSIONS must be a literal"):
+        declarations(tmp_path)
 
 
 def test_units_of_a_timed_measure_include_its_timing_and_probes():
@@ -63,6 +87,7 @@ def test_a_changed_version_stales_the_record_and_names_the_unit():
 
 def test_writer_named_units_and_unknown_units():
     rec = record({"kind": "longrange"}, units=["model.lru", "longrange.nothing-declares-this"])
+    assert units_of({"kind": "longrange"}) == []
     assert rec["versions"]["model.lru"] == current_versions()["model.lru"]
     assert rec["versions"]["longrange.nothing-declares-this"] is None   # stored, not lost
     stale, why = staleness(rec)
@@ -82,12 +107,20 @@ def test_a_record_without_versions_is_decided_by_its_fingerprint_or_unknown():
 
 
 def test_protocol_records_carry_their_pieces_units():
-    from rtrl_moe.protocols.registry import PIECES
+    from rtrl_moe.protocols.registry import PIECES, units_of_config
     units = PIECES["haystack8_rtrl"].units_for("upstream")
+    assert units_of_config({"kind": "protocol", "protocol": "haystack8_rtrl"}) == units
     assert units == ["learner.sparse-rtrl", "model.upstream-moe", "protocol.haystack8_rtrl"]
     assert "model.moe" in PIECES["haystack8_rtrl"].units_for("bench")
     versions_of(u for p in PIECES.values() for a in ("upstream", "bench") for u in p.units_for(a))
 
 
-def test_the_optional_providers_are_named_for_their_owners():
-    assert "rtrl_moe.longrange.versions" in PROVIDERS and "ponderttt.versions" in PROVIDERS
+def test_versions_are_read_without_importing_what_declares_them():
+    import subprocess
+    import sys
+    code = ("import sys; from rtrl_moe.records import current_versions; "
+            "before = set(sys.modules); "
+            "assert current_versions()['learner.sparse-rtrl'] >= 1; "
+            "assert not [m for m in set(sys.modules) - before if m.startswith('rtrl_moe')]")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    assert [r.name for r in ROOTS] == ["rtrl_moe", "ponderttt"]

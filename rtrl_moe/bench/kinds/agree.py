@@ -16,7 +16,7 @@ from ..budget import Budget
 from ..config import PointConfig
 
 #: behaviour version of what this kind measures (rtrl_moe/records/versions.py)
-VERSION = 1
+VERSIONS = {"kind.agree": 1}
 
 EXACT_REL_ERR = 1e-10
 

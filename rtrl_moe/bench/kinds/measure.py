@@ -18,7 +18,7 @@ from ..config import DEFAULT_LR, PointConfig
 from .step import StepRunner
 
 #: behaviour version of what this kind measures (rtrl_moe/records/versions.py)
-VERSION = 1
+VERSIONS = {"kind.measure": 1}
 
 PROFILE_STEPS = 256
 

@@ -11,7 +11,7 @@ import threading
 from typing import Optional
 
 #: behaviour version of what this probe counts (rtrl_moe/records/versions.py)
-VERSION = 1
+VERSIONS = {"probe.rss": 1}
 
 
 # -- resident set size -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import threading
 from typing import Any, Iterable
 
 #: behaviour version of what this probe counts (rtrl_moe/records/versions.py)
-VERSION = 1
+VERSIONS = {"probe.tensors": 1}
 
 
 # -- tensor accounting -------------------------------------------------------------------------
