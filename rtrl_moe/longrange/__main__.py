@@ -92,6 +92,9 @@ def parser() -> argparse.ArgumentParser:
                        help="results file the records are appended to (and resumed from); "
                             "default %(default)s, outside results/")
         if name == "run":
+            s.add_argument("--updates", type=_positive, default=None,
+                           help="optimizer updates for every selected point (default: each "
+                                "model's declared budget at D; a smoke test, not a verdict)")
             s.add_argument("--device", default="cpu",
                            help="torch device the points train on: cpu (default) or cuda")
             s.add_argument("--timeout", type=float, default=TIMEOUT_S,
@@ -226,7 +229,8 @@ def _dispatch(a, ap) -> int:
         ap.error(f"--timeout must be positive, got {a.timeout}")
     ks = runner.stored_kstar(Path(a.out))
     points = select(preset(a.models, a.delays, a.seeds, ks), a.only)   # checks --only first
-    if a.cmd == "run":
+    if a.cmd == "run" and (a.only is None or any(s in MODELS or _tbptt_label(s) for s in a.only)):
+        # only where a memory-matched tbptt-k* may be among the selected points
         ks = runner.ensure_kstar(sorted({p.model for p in points}), a.out)
         points = select(preset(a.models, a.delays, a.seeds, ks), a.only)
     if a.cmd == "list":
@@ -241,9 +245,9 @@ def _dispatch(a, ap) -> int:
         print(f"{len(points)} point(s)")
         print(LEGEND)
         return 0
-    if a.device != "cpu":
+    if a.device != "cpu" or a.updates is not None:
         import dataclasses
-        points = [dataclasses.replace(p, device=a.device) for p in points]
+        points = [dataclasses.replace(p, device=a.device, updates=a.updates) for p in points]
     written = runner.run(points, a.out, a.timeout, a.budget_s, rerun=a.rerun)
     bad = [w for w in written if w["status"] not in ("ok", "skipped")]
     print(f"{len(written)} point(s) recorded, {len(bad)} failed; records in {a.out}")
