@@ -370,18 +370,25 @@ def finding(df: pd.DataFrame) -> dict:
     th = thesis(rows, ks) if rows or ks else {}
     parts = []
     for m, v in th.items():
+        short = {"lru": "element-wise LRU", "rnn": "tanh RNN", "moe": "documents' MoE"}.get(m, m)
         if v["answer"] == "yes":
             p = next(p for p in v["pairs"] if p["wins"])
             D = max(p["wins"])
             acc = {r["learner"]: r["per_d"].get(D, {}).get("acc") for r in rows
                    if r["model"] == m}
-            parts.append(f"on the {m}, {p['learner']} solves D = {D} "
-                         f"({100 * acc[p['learner']]:.0f}%) where memory-matched "
-                         f"{p['rival']} stays at {100 * acc[p['rival']]:.0f}%")
+            parts.append(f"{short} yes ({p['learner']} solves D = {D} at "
+                         f"{100 * acc[p['learner']]:.0f}% where {p['rival']} stays at "
+                         f"{100 * acc[p['rival']]:.0f}%)")
+        elif v["answer"] == "no":
+            parts.append(f"{short} no (no constant-memory learner solves a delay beyond its "
+                         f"rival's reach)")
         else:
-            parts.append(f"on the {m}, {v['answer']}" + (" at this budget"
-                                                         if v["answer"] == "undecided" else ""))
-    text = ("Constant memory beats truncated BPTT of the same bytes: " + "; ".join(parts) + "."
+            ks_m = [p["k"] for p in v["pairs"] if p.get("k")]
+            why = (f"k* = {min(ks_m)} lies beyond every delay run" if ks_m and not any(
+                p.get("beyond") for p in v["pairs"]) else "its deciding points are not all run")
+            parts.append(f"{short} undecided at this budget ({why})")
+    text = ("Does a constant-memory learner solve delayed recall at a delay its truncated BPTT "
+            "of equal tensor bytes fails? " + "; ".join(parts) + "."
             if parts else "Not measured yet: no long-range records of protocol v2.")
     return {"key": "thesis", "title": "Long-range thesis: constant memory vs truncated BPTT",
             "text": text, "answer": {m: v["answer"] for m, v in th.items()}, "anchor": ANCHOR}
