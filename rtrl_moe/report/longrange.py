@@ -34,6 +34,7 @@ PROTOCOL = "v2"
 ANCHOR = "longrange"
 MODEL_NAMES = {"lru": "element-wise LRU (H 64)", "rnn": "tanh RNN (hidden 32)",
                "moe": "documents' MoE (d_model 32, 4 slots, 4 experts, top-2)"}
+TITLES = {"lru": "element-wise LRU", "rnn": "tanh RNN", "moe": "documents' MoE (d_model 32)"}
 CONSTANT_MEMORY = {"lru": ("lru-rtrl",), "rnn": ("rflo", "uoro"),
                    "moe": ("sparse-rtrl", "tree-rtrl")}
 ANSWERS = ("yes", "no", "undecided")
@@ -277,10 +278,11 @@ def figure(rows: list[dict]):
         chance, ticks = None, set()
         series = [r for r in rows if r["model"] == m
                   and any(v["seeds"] for v in r["per_d"].values())][:8]
-        for r in series:
+        for j, r in enumerate(series):
             pts = [(D, v) for D, v in sorted(r["per_d"].items()) if v["seeds"]]
-            xs = [D for D, _ in pts]
-            ticks |= set(xs)
+            ticks |= {D for D, _ in pts}
+            # a small sideways dodge, so that series at the same accuracy stay visible
+            xs = [D * 2 ** (0.06 * (j - (len(series) - 1) / 2)) for D, _ in pts]
             ys = [100 * v["acc"] for _, v in pts]
             err = [[100 * (v["acc"] - v["lo"]) for _, v in pts],
                    [100 * (v["hi"] - v["acc"]) for _, v in pts]]
@@ -298,7 +300,7 @@ def figure(rows: list[dict]):
         ax.set_ylim(0, 105)
         ax.set_xlabel("delay D (steps)")
         ax.set_ylabel("held-out accuracy (%)")
-        ax.set_title(m, fontsize=10)
+        ax.set_title(TITLES.get(m, m), fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
                   frameon=False)
