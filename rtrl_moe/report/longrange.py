@@ -135,6 +135,62 @@ def table(df: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def _cost_sources(df: pd.DataFrame) -> dict:
+    """``{(model, learner): (ms a token, where from)}``: the measured ms/token a not-run point's
+    cost is estimated from (its own verdict points, else the equivalence run)."""
+    out = {}
+    for role, note in (("equivalence", "the equivalence run's ms/token (B = 1, float64)"),
+                       ("verdict", "its measured ms/token")):
+        rec = records(df, role)
+        if len(rec) == 0:
+            continue
+        rec = rec[col(rec, "status").astype(str) == "ok"]
+        for (m, lab), g in rec.groupby([col(rec, "config.model_name").astype(str),
+                                        col(rec, "config.learner_label").astype(str)]):
+            ms = num(g, "metrics.ms_per_token").median()
+            if ms == ms:
+                out[(m, lab)] = (float(ms), note)
+    return out
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def add_not_run(rows: list[dict], df: pd.DataFrame, ks: dict) -> list[dict]:
+    """The protocol's verdict points without a record, as "not run", each with what running
+    it would cost on this machine (an estimate from a measured ms/token, said as such)."""
+    from rtrl_moe.longrange.protocol import MIN_SEEDS as SEEDS_WANTED
+    from rtrl_moe.longrange.protocol import MODELS, preset
+    planned = preset(kstar={k: v["k"] for k, v in ks.items()})
+    cost = _cost_sources(df)
+    by = {(r["model"], r["learner"]): r for r in rows}
+    for p in planned:
+        r = by.get((p.model, p.learner))
+        if r is None:
+            r = by[(p.model, p.learner)] = {
+                "model": p.model, "learner": p.learner, "per_d": {}, "longest": None,
+                "memory": None, "ms_per_token": None, "load": None,
+                "constant_memory": p.learner in CONSTANT_MEMORY.get(p.model, ())}
+            rows.append(r)
+        if p.delay in r["per_d"] and r["per_d"][p.delay]["seeds"]:
+            continue
+        src = cost.get((p.model, p.learner))
+        tokens = p.n_updates * (p.delay + 2) * MODELS[p.model].batch * SEEDS_WANTED
+        why = (f"est. {_duration(src[0] * tokens / 1e3)} for {SEEDS_WANTED} seeds on this CPU, "
+               f"from {src[1]}"
+               if src else "no measured ms/token to estimate its cost from")
+        r["per_d"][p.delay] = {"acc": math.nan, "lo": math.nan, "hi": math.nan, "seeds": 0,
+                               "state": "not run", "seed_acc": [], "memory": None, "ms": None,
+                               "load": None, "chance": None, "why": [why]}
+    rows.sort(key=lambda r: _order(r["model"], r["learner"]))
+    return rows
+
+
 def _state(rows, model, learner, D) -> str:
     for r in rows:
         if r["model"] == model and r["learner"] == learner:
@@ -217,8 +273,12 @@ def formatted(rows: list[dict], ks: dict) -> tuple[list[str], list[dict]]:
         row = {"model": r["model"], "learner": lab}
         for D in delays:
             v = r["per_d"].get(D)
-            if v is None or v["seeds"] == 0:
-                row[f"D={D}"] = "not run" + (f" ({v['why'][0]})" if v and v["why"] else "")
+            if v is None:                       # not a delay of this model's protocol
+                row[f"D={D}"] = ""
+                continue
+            if v["seeds"] == 0:
+                row[f"D={D}"] = "not run" + (f" ({'; '.join(v['why'])})" if v and v["why"]
+                                             else "")
                 continue
             mark = {"solved": " ✓", "failed": " ✗", "open": " (open)"}[v["state"]]
             row[f"D={D}"] = (f"{100 * v['acc']:.0f}% [{100 * v['lo']:.0f}-{100 * v['hi']:.0f}] "
@@ -284,8 +344,8 @@ def figure(rows: list[dict]):
             # a small sideways dodge, so that series at the same accuracy stay visible
             xs = [D * 2 ** (0.06 * (j - (len(series) - 1) / 2)) for D, _ in pts]
             ys = [100 * v["acc"] for _, v in pts]
-            err = [[100 * (v["acc"] - v["lo"]) for _, v in pts],
-                   [100 * (v["hi"] - v["acc"]) for _, v in pts]]
+            err = [[max(0.0, 100 * (v["acc"] - v["lo"])) for _, v in pts],
+                   [max(0.0, 100 * (v["hi"] - v["acc"])) for _, v in pts]]
             ax.errorbar(xs, ys, yerr=err, marker="o", ms=3, capsize=2, label=r["learner"],
                         ls="-" if r["constant_memory"] else "--" if r["learner"] != "bptt"
                         else ":")
@@ -338,8 +398,10 @@ def _protocol_text() -> tuple[str, str]:
 def section(df: pd.DataFrame) -> dict:
     """What the templates show (rows, cols, thesis.sentence, n, statuses, updates, rule,
     figure) and more: answers per model, k*, the exact learners' curves, retired records."""
-    rows = table(df)
     ks = kstars(df)
+    rows = table(df)
+    if rows or ks:
+        rows = add_not_run(rows, df, ks)
     cols, frows = formatted(rows, ks)
     th = thesis(rows, ks) if rows or ks else {}
     rec = records(df)
