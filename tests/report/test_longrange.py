@@ -96,6 +96,10 @@ def test_section_and_finding_render_and_a_point_not_run_shows_no_accuracy(tmp_pa
     assert moe["D=64"].startswith("not run") and "%" not in moe["D=64"]
     assert moe["longest D solved"] == "not run"
     assert any("k* of lru-rtrl" in r["learner"] for r in sec["rows"])
+    rflo = [r for r in sec["rows"] if r["learner"] == "rflo"][0]     # no record at all
+    assert rflo["D=16"].startswith("not run") and rflo["D=1024"] == ""   # not a declared D
+    lru = [r for r in sec["rows"] if r["learner"] == "lru-rtrl"][0]
+    assert lru["D=256"].startswith("not run (est.")       # cost from its measured ms/token
     f = longrange.finding(df)
     assert f["key"] == "thesis" and f["anchor"] == "longrange"
     assert f["answer"]["lru"] == "yes" and "97%" in f["text"] and "12%" in f["text"]
