@@ -451,8 +451,8 @@ def finding(df: pd.DataFrame) -> dict:
             why = (f"k* = {min(ks_m)} lies beyond every delay run" if ks_m and not any(
                 p.get("beyond") for p in v["pairs"]) else "its deciding points are not all run")
             parts.append(f"{short} undecided at this budget ({why})")
-    text = ("Does a constant-memory learner solve delayed recall at a delay its truncated BPTT "
-            "of equal tensor bytes fails? " + "; ".join(parts) + "."
+    text = ("A constant-memory learner solving delayed recall at a delay that truncated BPTT of "
+            "equal tensor bytes fails: " + "; ".join(parts) + "."
             if parts else "Not measured yet: no long-range records of protocol v2.")
     return {"key": "thesis", "title": "Long-range thesis: constant memory vs truncated BPTT",
             "text": text, "answer": {m: v["answer"] for m, v in th.items()}, "anchor": ANCHOR}
