@@ -342,7 +342,7 @@ def figure(rows: list[dict]):
             pts = [(D, v) for D, v in sorted(r["per_d"].items()) if v["seeds"]]
             ticks |= {D for D, _ in pts}
             # a small sideways dodge, so that series at the same accuracy stay visible
-            xs = [D * 2 ** (0.06 * (j - (len(series) - 1) / 2)) for D, _ in pts]
+            xs = [D * 2 ** (0.035 * (j - (len(series) - 1) / 2)) for D, _ in pts]
             ys = [100 * v["acc"] for _, v in pts]
             err = [[max(0.0, 100 * (v["acc"] - v["lo"])) for _, v in pts],
                    [max(0.0, 100 * (v["hi"] - v["acc"])) for _, v in pts]]
