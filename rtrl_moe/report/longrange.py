@@ -282,7 +282,7 @@ def formatted(rows: list[dict], ks: dict) -> tuple[list[str], list[dict]]:
                 continue
             mark = {"solved": " ✓", "failed": " ✗", "open": " (open)"}[v["state"]]
             row[f"D={D}"] = (f"{100 * v['acc']:.0f}% [{100 * v['lo']:.0f}-{100 * v['hi']:.0f}] "
-                             f"({v['seeds']} seeds){mark}")
+                             f"({v['seeds']} seed{'s' if v['seeds'] != 1 else ''}){mark}")
         ran = any(v["seeds"] for v in r["per_d"].values())
         row["longest D solved"] = (str(r["longest"]) if r["longest"] is not None
                                    else "none" if ran else "not run")
