@@ -62,7 +62,9 @@ def report(session: nox.Session) -> None:
     checkout stays clean); -- --results results/ --out reports/ refreshes the committed ones."""
     parser = argparse.ArgumentParser(prog="nox -s report --")
     parser.add_argument("--preset", default="quick",
-                        help="sweep preset: quick (default), long, train, docs, full, gpu")
+                        help="sweep preset of rtrl_moe/bench/presets.py: quick (default, the "
+                             "points that decide on a new machine, ~3 min), compiled, long, "
+                             "train, docs, docs-scale, frontier, full, gpu")
     parser.add_argument("--no-sweep", action="store_true", help="only re-render from --results")
     parser.add_argument("--results", default="local/results/",
                         help="results folder; the sweep appends to RESULTS/PRESET.jsonl "

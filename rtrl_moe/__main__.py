@@ -10,7 +10,9 @@ HELP = """usage: python -m rtrl_moe COMMAND [ARGS]
 commands:
   train    train a model on a task with one learner (python -m rtrl_moe train --help)
 
-The benchmark harness has its own entry point: python -m rtrl_moe.bench --help"""
+Other entry points: python -m rtrl_moe.bench (measurements), python -m rtrl_moe.report (the
+report), python -m rtrl_moe.protocols (the documents' own experiments), python -m
+rtrl_moe.longrange (long-range tasks); each has --help."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,10 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "train":
         from .train import main as train_main
         return train_main(rest)
-    print(f"error: unknown command {command!r}; commands: train "
-          "(see python -m rtrl_moe --help)", file=sys.stderr)
-    return 2
+    from . import argtypes
+    return argtypes.usage_error(f"unknown command {command!r}; commands: train "
+                                "(see python -m rtrl_moe --help)")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .argtypes import run_main
+    sys.exit(run_main(main))

@@ -91,6 +91,18 @@ def model_classes(model_type: str):
         (rm.RNNConfig, rm.RecurrentRNN)
 
 
+def unit_versions() -> dict:
+    """``model.<type>`` of the library's cells and ``task.<name>`` of its tasks, as each class
+    declares them (``rtrl_moe.records.versions``)."""
+    import rtrl_moe as rm
+    from rtrl_moe import lru, tasks
+    out = {f"model.{t}": model_classes(t)[1].version for t in MODEL_TYPES}
+    out["model.lru"] = lru.RecurrentLRU.version
+    out.update({f"task.{name}": cls.version for name, cls in tasks._CLASSES.items()})
+    out["model.upstream-moe"] = rm.UpstreamMoE.version
+    return out
+
+
 def config_defaults(model_type: str) -> dict:
     config_cls, _ = model_classes(model_type)
     return {f.name: f.default for f in dataclasses.fields(config_cls)}

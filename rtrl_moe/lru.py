@@ -80,6 +80,9 @@ class Readout(nn.Module):
 class RecurrentLRU(nn.Module):
     """Diagonal linear recurrence, linear input map, MLP readout (parameters under ``out.``)."""
 
+    #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
+    version = 1
+
     def __init__(self, cfg: LRUConfig):
         super().__init__()
         self.cfg = cfg

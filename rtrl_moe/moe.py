@@ -114,6 +114,9 @@ def _gather_slots(slots, idx):
 class RecurrentMoE(nn.Module):
     """Recurrent MoE cell. Parameters under ``out.`` never touch the state; the rest do."""
 
+    #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
+    version = 1
+
     def __init__(self, cfg: MoEConfig):
         super().__init__()
         self.cfg = cfg

@@ -34,6 +34,9 @@ class RNNConfig:
 class RecurrentRNN(nn.Module):
     """``h' = cell(mean of the chunk's inputs, h)``; logits are a linear read of ``h'``."""
 
+    #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
+    version = 1
+
     def __init__(self, cfg: RNNConfig):
         super().__init__()
         self.cfg = cfg

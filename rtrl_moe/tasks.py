@@ -125,6 +125,7 @@ class AnBnTask(_Task):
     len_max_a: int = 8
 
     name: ClassVar[str] = "anbn"
+    version: ClassVar[int] = 1   # of its token process (rtrl_moe/records/versions.py)
     d_in: ClassVar[int] = 3
     d_out: ClassVar[int] = 3
     A: ClassVar[int] = 0
@@ -165,6 +166,7 @@ class HaystackTask(_Task):
     key_pos: int = 0
 
     name: ClassVar[str] = "haystack"
+    version: ClassVar[int] = 1   # of its token process (rtrl_moe/records/versions.py)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -214,6 +216,7 @@ class StreamTask(_Task):
     cue: bool = True
 
     name: ClassVar[str] = "stream"
+    version: ClassVar[int] = 1   # of its token process (rtrl_moe/records/versions.py)
     IDLE: ClassVar[int] = 0
     PAYLOAD_NEXT: ClassVar[int] = 1
     PENDING: ClassVar[int] = 2

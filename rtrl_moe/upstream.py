@@ -188,6 +188,9 @@ class UpstreamMoE(nn.Module):
     """Upstream's recurrent MoE cell. Parameters named ``state_*`` touch the state; ``out_*``
     are the output block, which reads the new state but never feeds it."""
 
+    #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
+    version = 1
+
     #: an unwritten slot is scaled by ``beta``, not copied: the learners that keep its rows of
     #: the sensitivity unchanged (sparse-rtrl, sparse-rtrl-readonly, tree-rtrl, snap-*, uoro's
     #: written-slot noise) are not exact on this cell unless topk_write == n_slots

@@ -6,24 +6,33 @@
     python -m rtrl_moe.bench point  --learner NAME --task NAME --seq-len T [--batch B]
                                     [--device D] [--dtype D] [--budget-mb M] [--repeats R]
                                     [--config KEY=VALUE ...] --json
-    python -m rtrl_moe.bench sweep  --preset quick|full|gpu|train [--out results/FILE.jsonl]
+    python -m rtrl_moe.bench sweep  --preset quick|compiled|long|full|gpu|train|...
+                                    [--out local/results/PRESET.jsonl]
                                     [--resume|--force] [--executor local|ray]
                                     [--address HOST:PORT] [--max-parallel N]
                                     [--pair-by label-seed|label|point]
-    python -m rtrl_moe.bench report --results results/ --out reports/   (= python -m rtrl_moe.report)
+    python -m rtrl_moe.bench report [--results local/results/] [--out local/reports/]
+                                    (= python -m rtrl_moe.report)
 
 ``--json`` prints one JSON value on stdout and nothing else (``point``: the record, or a list
 of records with ``--seeds`` naming several; ``agree``: a list of records, each with
 top-level ``learner``, ``length``, ``dtype``, ``rel_err``, ``max_abs_err`` and ``cosine``).
 Progress and logging go to stderr.  A point's own failure (oom, crash, timeout) is a record
 with that status and exit code 0 (``--strict``: exit 1 when any status is not ok).  Bad flags or
-values: one ``error: ...`` line on stderr, exit 2.
+values (an ``--out`` that cannot be written included): one ``error: ...`` line on stderr, exit 2;
+a failure outside the command (a malformed results file, a file another sweep holds): one line,
+exit 1 (rtrl_moe/argtypes.py states the convention for every command).
+
+Nothing is written into the committed ``results/`` or ``reports/`` unless ``--out`` /
+``--results`` say so: ``sweep`` appends to ``local/results/PRESET.jsonl`` and ``report`` reads
+``local/results/`` and writes ``local/reports/`` by default (git-ignored, as ``nox -s report``).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Optional
 
 from .. import argtypes
@@ -31,11 +40,11 @@ from ..build import SpecError, parse_assignments
 from .config import DTYPES, KINDS, MODEL_TYPES, PointConfig
 from .presets import PRESETS
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one clear line, exit 2
-        sys.stderr.write(f"error: {message}\n")
-        raise SystemExit(2)
+#: git-ignored default outputs (as nox's): the committed results/ and reports/ only on purpose
+LOCAL_RESULTS = "local/results"
+LOCAL_REPORTS = "local/reports/"
+#: the committed records, read (never written) for the recorded wall times behind the ETA
+COMMITTED_RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -72,7 +81,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m rtrl_moe.bench",
+    ap = argtypes.Parser(prog="python -m rtrl_moe.bench",
                  description="Measure rtrl_moe learners (memory, time, work, agreement); "
                              "docs/RESULTS.md says what each record field means.")
     sub = ap.add_subparsers(dest="cmd", metavar="{agree,point,sweep,report}")
@@ -100,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=KINDS, default="measure",
                    help="measure (memory and time of a step), agree (gradient vs bptt) or "
                         "train (task quality after --steps) (default: measure)")
-    p.add_argument("--dtype", choices=DTYPES, default="float32", help="(default: float32)")
+    p.add_argument("--dtype", choices=DTYPES, default="float32",
+                   help="float32 or float64 (default: float32)")
     p.add_argument("--budget-mb", type=argtypes.positive_float, default=None, metavar="MB",
                    help="memory budget in MiB above the baseline: CUDA memory fraction, or an "
                         "address-space limit on the CPU; running past it is status oom "
@@ -138,8 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--points", metavar="FILE.json",
                      help="JSON file: a list of PointConfig dicts (or JSON Lines of them)")
     s.add_argument("--out", default=None, metavar="FILE.jsonl",
-                   help="JSONL file to append to (default results/<preset>.jsonl, or "
-                        "results/points.jsonl with --points)")
+                   help=f"JSONL file to append to (default {LOCAL_RESULTS}/<preset>.jsonl, or "
+                        f"{LOCAL_RESULTS}/points.jsonl with --points, git-ignored; "
+                        "results/<preset>.jsonl is the committed one)")
     mode = s.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true",
                       help="skip points stored for this commit and machine from a clean tree "
@@ -173,16 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", help="build the report (same as python -m rtrl_moe.report)",
                        description="Render the verification report from a results folder.")
-    r.add_argument("--results", default="results/", metavar="DIR",
-                   help="folder of *.jsonl records, read recursively (default: results/)")
-    r.add_argument("--out", default="reports/", metavar="DIR",
-                   help="folder for REPORT.md, index.html and figures/ (default: reports/)")
+    r.add_argument("--results", default=LOCAL_RESULTS + "/", metavar="DIR",
+                   help=f"folder of *.jsonl records, read recursively (default: {LOCAL_RESULTS}/;"
+                        " results/ holds the committed ones)")
+    r.add_argument("--out", default=LOCAL_REPORTS, metavar="DIR",
+                   help=f"folder for REPORT.md, index.html and figures/ (default: "
+                        f"{LOCAL_REPORTS}; reports/ holds the committed ones)")
     return ap
 
 
 def _fail(msg: str) -> int:
-    sys.stderr.write(f"error: {msg}\n")
-    return 2
+    return argtypes.usage_error(msg)
 
 
 def _learner_args(items) -> dict:
@@ -270,9 +282,8 @@ def _report(results: str, out: str) -> int:
     try:
         from rtrl_moe.report import main as report_main
     except ImportError as e:
-        sys.stderr.write(f"error: rtrl_moe.report is not available ({e}); install the "
-                         "report extra: pip install -e '.[report]'\n")
-        return 1
+        return argtypes.failure(f"rtrl_moe.report is not available ({e}); install the "
+                                "report extra: pip install -e '.[report]'")
     return report_main(["--results", results, "--out", out])
 
 
@@ -281,7 +292,7 @@ def _dispatch(args) -> int:
         return _report(args.results, args.out)
 
     if args.cmd == "sweep":
-        from ..records import ResultsError
+        from ..records import ResultsError, ensure_appendable
         from .presets import get_preset
         from .sweep import SweepError, load_points_file, run_sweep
         if args.executor == "local":
@@ -299,30 +310,49 @@ def _dispatch(args) -> int:
         try:
             if args.preset:
                 points = get_preset(args.preset)
-                out = args.out or f"results/{args.preset}.jsonl"
+                out = args.out or f"{LOCAL_RESULTS}/{args.preset}.jsonl"
+                reference = sorted(COMMITTED_RESULTS.glob("*.jsonl"))
             else:
                 points = load_points_file(args.points)
-                out = args.out or "results/points.jsonl"
-        except (OSError, ValueError, TypeError) as e:
-            return _fail(f"cannot read points: {e}")
+                out = args.out or f"{LOCAL_RESULTS}/points.jsonl"
+                reference = sorted(COMMITTED_RESULTS.glob("*.jsonl"))
+        except OSError as e:
+            return _fail(f"argument --points: {args.points}: {argtypes.os_reason(e)}")
+        except (ValueError, TypeError, KeyError) as e:
+            return _fail(f"argument --points: {args.points}: not a list of points ({e})")
         if args.label:
+            have = {p.label for p in points}
+            unknown = [x for x in args.label if x not in have]
+            if unknown:
+                return _fail(f"argument --label: no point has label {unknown[0]!r}; labels here: "
+                             + ", ".join(sorted(str(x) for x in have)))
             points = [p for p in points if p.label in set(args.label)]
         if args.dry_run:
             for i, p in enumerate(points, 1):
                 print(f"[{i}/{len(points)}] {p.label or '-'}: {p.short()}", file=sys.stderr)
+            from .progress import fmt_duration, recorded_seconds, weights_for
+            rec = recorded_seconds(reference, {p.key() for p in points})
+            if rec:
+                known = sum(p.key() in rec for p in points)
+                print(f"{len(points)} points, about {fmt_duration(sum(weights_for(points, rec)))}"
+                      f" by the recorded wall times of {known} of them (the rest at their "
+                      "median)", file=sys.stderr)
             if args.json:
                 print(json.dumps([p.to_dict() for p in points]))
             return 0
         try:
-            ray_kw = {} if args.executor == "local" else dict(
+            ensure_appendable(out)
+        except ResultsError as e:
+            return _fail(f"argument --out: {e}")
+        try:
+            ray_kw = dict(reference=reference) if args.executor == "local" else dict(
                 address=args.address, max_parallel=args.max_parallel,
                 pair_by=args.pair_by or "label-seed")
             summary = run_sweep(points, out, force=args.force, retry_failed=args.retry_failed,
                                 timeout_s=args.timeout_s, rerun_if_dirty=args.rerun_if_dirty,
                                 executor=args.executor, **ray_kw)
-        except (ResultsError, SweepError) as e:
-            sys.stderr.write(f"error: {e}\n")
-            return 1
+        except (ResultsError, SweepError) as e:   # the file's contents or another sweep's lock
+            return argtypes.failure(str(e))
         if args.json:
             print(json.dumps(summary))
         return 0
@@ -361,8 +391,7 @@ def _dispatch(args) -> int:
     except SpecError as e:
         return _fail(str(e))
     except ImportError as e:
-        sys.stderr.write(f"error: cannot import the library: {e}\n")
-        return 1
+        return argtypes.failure(f"cannot import the library: {e}")
 
     recs, lost = _run(cfgs, args)
     if args.cmd == "agree":
@@ -389,4 +418,4 @@ def _dispatch(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(argtypes.run_main(main))

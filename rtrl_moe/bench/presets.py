@@ -1,27 +1,26 @@
 """Sweep presets: plain lists of :class:`PointConfig`.
 
-``quick`` -- about 11-12 minutes on a 2-core CPU, a little over the ~10 the issue asked for
-(measured per-token costs on such a box: bptt ~1.8 ms, RTRL learners on the small model ~5.5 ms,
-dominated by the per-step torch.func overhead, almost independent of the model size):
+``quick`` -- what ``nox -s report`` measures on a new machine, so the README's main command ends
+within about five minutes on two cores: only the points whose outcome depends on the machine or
+that a verdict needs (estimated from the recorded wall times of the same points, about 3
+minutes on a quiet 2-core CPU; ``sweep --dry-run`` prints the estimate):
 
-* ``memory-curve``: memory-only points (``repeats=0``; memory is deterministic) of a small
-  model (:data:`SMALL`) on anbn: bptt, tbptt and sparse-rtrl at 64..4096, sparse-rtrl also
-  at 16384; ckpt-bptt, rtrl, tree-rtrl and sparse-rtrl-readonly at 64..1024.  Streaming
-  learners that use torch.func are tracked over their first 256 steps (``track_steps``), the
-  learner state at every step;
-* ``timing``: every learner at T=64 with 5 repeats;
-* ``speed-slots``: sparse-rtrl vs rtrl with n_slots 8, topk_read 2, topk_write 2;
-* ``speed-experts``: tree-rtrl vs sparse-rtrl with n_experts 8, topk 2, expert parameters
-  ~80% of the state parameters;
-* ``agree``: gradient agreement with bptt at lengths 1, 16, 64 in float64, 64 in float32, and
-  on the documents' configuration;
-* ``budget``: bptt on the small model under a 64 MB CPU budget (address space over the
-  worker's baseline) at 256, 1024, 4096 (measured here: it runs out of memory at 1024) and
-  sparse-rtrl at 1024 under the same budget;
-* ``train``: anbn, 40 steps, 3 seeds: bptt and sparse-rtrl on the small MoE, bptt on a GRU
-  (a smoke test of training; the accuracy claims are the ``train`` preset's).
+* ``agree``: gradient agreement with bptt at T=16 in float64 for every exact learner, the
+  documents' formula (``sparse-rtrl-readonly``) and truncated BPTT, and sparse-rtrl in float32:
+  exactness on this machine's arithmetic;
+* ``memory-curve``: memory-only points (``repeats=0``) of a small model (:data:`SMALL`): bptt
+  (grows) and sparse-rtrl (flat) at 64, 256, 1024;
+* ``budget``: bptt under a 64 MB CPU budget (address space over the worker's baseline) at 256 and
+  1024 (it ran out of memory at 1024 here) and sparse-rtrl at 1024 under the same budget;
+* ``speed-slots`` / ``speed-experts``: the library's speed targets, sparse-rtrl vs rtrl with
+  n_slots 8 (read 2, write 2) and tree-rtrl vs sparse-rtrl with n_experts 8 (top-2), 3 pairs
+  (seeds) each at T=16 (:data:`QUICK_SPEED_T`): the targets' verdicts need 3 pairs.
 
-CPU points of ``quick`` and ``full`` run with ``threads=1`` (:data:`CPU_THREADS`).
+What ``quick`` measured before and no longer holds lives in its own preset: ``compiled`` (the
+torch.compile comparison with its eager twins at d_model 16, C++ compiled on first use);
+timings of every learner, longer memory curves and training runs are ``full``'s / ``long``'s.
+
+CPU points of ``quick``, ``compiled`` and ``full`` run with ``threads=1`` (:data:`CPU_THREADS`).
 
 ``long`` -- the claims ``quick`` leaves NOT MEASURED that a CPU can settle in about half an hour:
 bptt, ckpt-bptt and tree-rtrl at 16,384 tokens and sparse-rtrl at 131,072 (no budget: does
@@ -58,6 +57,10 @@ SPEED_EXPERTS = {"d_model": 32, "n_slots": 4, "n_experts": 8, "topk": 2, "topk_r
 SPEED_SLOTS16 = dict(SPEED_SLOTS, d_model=16, d_ff=32)
 SPEED_EXPERTS16 = dict(SPEED_EXPERTS, d_model=16, d_ff=128)
 RNN_SMALL = {"hidden": 32, "cell": "gru"}
+#: ``quick``'s lengths: memory curve, and the speed pairs (T=32 in ``compiled`` and before issue
+#: 33; at 16 the dense-RTRL point of a pair costs half, and the ratio is per step either way)
+QUICK_MEMORY_T = (64, 256, 1024)
+QUICK_SPEED_T = 16
 
 #: a speed ratio is the median over pairs: each seed is one pair, both learners on its data
 PAIR_SEEDS = (0, 1, 2)
@@ -116,25 +119,34 @@ def _cpu_threads(pts: list[PointConfig], threads: int = CPU_THREADS) -> list[Poi
 
 def quick() -> list[PointConfig]:
     pts: list[PointConfig] = []
-    for lr in ("bptt", "tbptt"):
-        pts += [_mem(lr, T) for T in (64, 256, 1024, 4096)]
-    # ckpt-bptt is tracked through live tensors (3-4x a step): to 1024 here, 16384 in full
-    pts += [_mem("ckpt-bptt", T) for T in (64, 256, 1024)]
-    pts += [_mem("sparse-rtrl", T, timeout_s=900) for T in (64, 256, 1024, 4096, 16384)]
-    for lr in ("rtrl", "tree-rtrl", "sparse-rtrl-readonly"):
-        pts += [_mem(lr, T) for T in (64, 256, 1024)]
-    pts += [_time(lr, 64) for lr in ALL_LEARNERS]
-    # speed targets: 3 pairs (seeds) per config, learners of a pair back to back
+    pts += [_agree(lr, 16) for lr in ("rtrl", "sparse-rtrl", "tree-rtrl", "sparse-rtrl-readonly",
+                                      "tbptt")]
+    pts += [_agree("sparse-rtrl", 16, "float32")]
+    pts += [_mem(lr, T) for lr in ("bptt", "sparse-rtrl") for T in QUICK_MEMORY_T]
+    pts += [_mem("bptt", T, label="budget", budget_mb=CPU_BUDGET_MB) for T in (256, 1024)]
+    pts += [_mem("sparse-rtrl", 1024, label="budget", budget_mb=CPU_BUDGET_MB)]
+    # speed targets: 3 pairs (seeds) per config, the learners of a pair back to back
     for seed in PAIR_SEEDS:
-        for slots, experts, tag in ((SPEED_SLOTS, SPEED_EXPERTS, ""),
-                                    (SPEED_SLOTS16, SPEED_EXPERTS16, "16")):
-            pts += [_time(lr, 32, model=slots, label=f"speed-slots{tag}", seed=seed)
+        pts += [_time(lr, QUICK_SPEED_T, model=SPEED_SLOTS, label="speed-slots", seed=seed)
+                for lr in ("rtrl", "sparse-rtrl")]
+        pts += [_time(lr, QUICK_SPEED_T, model=SPEED_EXPERTS, label="speed-experts", seed=seed)
+                for lr in ("sparse-rtrl", "tree-rtrl")]
+    return _cpu_threads(pts)
+
+
+def compiled() -> list[PointConfig]:
+    """compile=True (the hand-derived Jacobian through torch.compile) beside the eager step
+    (issue "exact sparse RTRL at its floor"): whether fusing wins; the targets use eager only.
+    The eager twins at d_model 16 are the speed-slots16 / speed-experts16 pairs (3 seeds, which
+    also give the d_model-16 speedups); on the documents' model the eager point is here too.
+    torch.compile builds C++ on first use: minutes, which is why this is not in ``quick``."""
+    pts: list[PointConfig] = []
+    for seed in PAIR_SEEDS:
+        for slots, experts in ((SPEED_SLOTS16, SPEED_EXPERTS16),):
+            pts += [_time(lr, 32, model=slots, label="speed-slots16", seed=seed)
                     for lr in ("rtrl", "sparse-rtrl")]
-            pts += [_time(lr, 32, model=experts, label=f"speed-experts{tag}", seed=seed)
+            pts += [_time(lr, 32, model=experts, label="speed-experts16", seed=seed)
                     for lr in ("sparse-rtrl", "tree-rtrl")]
-    # compile=True (the hand-derived Jacobian through torch.compile) beside the eager step, one
-    # seed: whether fusing wins (issue "exact sparse RTRL at its floor"); targets use eager only.
-    # The eager twins at d_model 16 are speed-slots16 / speed-experts16's seed-0 points.
     for lr, model, kws in (("sparse-rtrl", DOC, ({}, {"compile": True})),
                            ("sparse-rtrl", SPEED_SLOTS16, ({"compile": True},)),
                            ("tree-rtrl", SPEED_EXPERTS16, ({"compile": True},))):
@@ -142,16 +154,6 @@ def quick() -> list[PointConfig]:
             pts.append(PointConfig(kind="measure", learner=lr, learner_kwargs={**_lk(lr), **kw},
                                    model=dict(model), seq_len=32, repeats=5, warmup=1,
                                    label="speed-compiled", timeout_s=1200))
-    for lr in ("rtrl", "sparse-rtrl", "tree-rtrl", "sparse-rtrl-readonly"):
-        pts += [_agree(lr, T) for T in (1, 16, 64)]
-    pts += [_agree("tbptt", 64)]
-    pts += [_agree(lr, 64, "float32") for lr in ("rtrl", "sparse-rtrl", "tree-rtrl")]
-    pts += [_agree(lr, 16, model=DOC, label="agree-doc") for lr in ("sparse-rtrl", "tree-rtrl")]
-    pts += [_mem("bptt", T, label="budget", budget_mb=CPU_BUDGET_MB) for T in (256, 1024, 4096)]
-    pts += [_mem("sparse-rtrl", T, label="budget", budget_mb=CPU_BUDGET_MB) for T in (1024, 4096)]
-    for seed in (0, 1, 2):
-        pts += [_train("bptt", seed), _train("sparse-rtrl", seed),
-                _train("bptt", seed, model_type="rnn", model=RNN_SMALL)]
     return _cpu_threads(pts)
 
 
@@ -397,7 +399,8 @@ def gpu() -> list[PointConfig]:
     return pts
 
 
-PRESETS: dict[str, Callable[[], list[PointConfig]]] = {"quick": quick, "long": long,
+PRESETS: dict[str, Callable[[], list[PointConfig]]] = {"quick": quick, "compiled": compiled,
+                                                        "long": long,
                                                         "full": full, "gpu": gpu, "train": train,
                                                         "docs": docs, "frontier": frontier,
                                                         "docs-scale": docs_scale}

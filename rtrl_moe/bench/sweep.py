@@ -4,7 +4,8 @@
 (``resume``, the default, under the rule of :func:`_reusable`) unless ``force``;
 ``retry_failed`` also re-runs stored points whose status is ``error`` or ``timeout``.  Progress
 (``[i/N] status elapsed description``, and a bar with an ETA on a terminal) goes to
-``progress`` (stderr by default); stdout is never written. One sweep writes a file at a time
+``progress`` (stderr by default; :mod:`.progress`, whose ETA weighs each point by its recorded
+``wall_s`` in ``out`` and the ``reference`` files); stdout is never written. One sweep writes a file at a time
 (a ``.lock`` file beside it).
 """
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import IO, Iterable, Optional
 from ..records import ResultsError, append_record, ensure_appendable, iter_records, stored_keys
 from ..records.machine import git_info, machine_info, new_run_id
 from .config import PointConfig
+from .progress import Progress as _Progress
+from .progress import recorded_seconds, weights_for
 from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 
 #: where the points run: ``local`` (one after another in subprocesses of this process) or
@@ -86,42 +89,13 @@ def _sigterm_stops():
         signal.signal(signal.SIGTERM, old)
 
 
-class _Progress:
-    """A bar with an ETA on a terminal (tqdm); plain lines otherwise (logs, CI)."""
-
-    def __init__(self, stream: IO[str], total: int):
-        self.stream = stream
-        self.bar = None
-        if getattr(stream, "isatty", lambda: False)():
-            try:
-                from tqdm import tqdm
-                self.bar = tqdm(total=total, file=stream, unit="point", dynamic_ncols=True,
-                                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
-                                           "[{elapsed}<{remaining}]")
-            except ImportError:
-                pass
-
-    def line(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text, file=self.stream)
-        else:
-            print(text, file=self.stream, flush=True)
-
-    def advance(self) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
               retry_failed: bool = False, timeout_s: Optional[float] = None,
               progress: Optional[IO[str]] = None, env: Optional[dict] = None,
               run_id: Optional[str] = None, rerun_if_dirty: bool = False,
               executor: str = "local", address: Optional[str] = None,
-              max_parallel: Optional[int] = None, pair_by: str = "label-seed") -> dict:
+              max_parallel: Optional[int] = None, pair_by: str = "label-seed",
+              reference: Iterable = ()) -> dict:
     """Run ``points``; returns ``{"run_id", "out", "ran", "skipped", "statuses": {...}}``.
 
     ``timeout_s`` overrides every point's own ``timeout_s`` (default
@@ -154,7 +128,7 @@ def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
     with _lock(out), _sigterm_stops():
         stored = _stored(out, force, rerun_if_dirty, g, [mach["machine_id"]])
         return _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
-                    mach)
+                    mach, reference)
 
 
 def _stored(out, force, rerun_if_dirty, g, machine_ids) -> dict:
@@ -208,20 +182,34 @@ def _count(summary, rec) -> None:
     summary["statuses"][rec["status"]] = summary["statuses"].get(rec["status"], 0) + 1
 
 
-def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g, mach) -> dict:
+def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g, mach,
+         reference=()) -> dict:
     summary = {"run_id": run_id, "out": str(out), "ran": 0, "skipped": 0, "statuses": {}}
     n = len(points)
     t_sweep = time.perf_counter()
-    bar = _Progress(progress, n)
+    plan = _plan(points, stored, retry_failed)
+    todo = [cfg for _, cfg, why in plan if why is None]
+    recorded = recorded_seconds([*reference, out], {c.key() for c in todo})
+    # skipped points weigh nothing: the ETA is the time of the points still to run; the seeds
+    # of one config are one group (a pair's later seeds take what its first took here)
+    weights = [w if why is None else 0.0
+               for (_, _, why), w in zip(plan, weights_for(points, recorded))]
+    bar = _Progress(progress, n, weights, known=[c.key() in recorded for c in points],
+                    groups=[c.replace(seed=0).key() for c in points])
     _start_line(bar, run_id, n, out, g, mach)
+    if todo:
+        est = bar.estimate()
+        bar.line(f"{len(todo)} to run" + (f", about {est} by the recorded wall times of "
+                                          f"{sum(c.key() in recorded for c in todo)} of them"
+                                          if est and recorded else ""))
     try:
-        for i, cfg, why in _plan(points, stored, retry_failed):
+        for i, cfg, why in plan:
             if why is None:
                 _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep)
             else:
                 bar.line(f"[{i}/{n}] {why}: {cfg.short()}")
                 summary["skipped"] += 1
-            bar.advance()
+            bar.advance(skipped=why is not None)
     finally:
         bar.close()
     _done_line(progress, run_id, summary, t_sweep)
@@ -230,7 +218,8 @@ def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
 
 def _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep) -> None:
     tmo = timeout_s if timeout_s is not None else (cfg.timeout_s or DEFAULT_TIMEOUT_S)
-    bar.line(f"[{i}/{n}] running (timeout {tmo:g}s) {cfg.label or '-'}: {cfg.short()}")
+    bar.line(f"[{i}/{n}] running ({bar.eta()}, timeout {tmo:g}s) {cfg.label or '-'}: "
+             f"{cfg.short()}")
     t0 = time.perf_counter()
     rec = run_point_isolated(cfg, timeout_s=tmo, run_id=run_id, env=env, git=g, machine=mach)
     append_record(out, rec)

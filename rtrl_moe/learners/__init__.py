@@ -22,6 +22,18 @@ def learner_class(name: str) -> type[Learner]:
     return _REGISTRY[name]
 
 
+def unit_versions() -> dict:
+    """``learner.<name>`` and ``timing.<name>`` of every learner (``rtrl_moe.records.versions``);
+    each class declares its own, so a subclass never silently shares its parent's."""
+    out = {}
+    for name, cls in _REGISTRY.items():
+        for attr, family in (("version", "learner"), ("timing_version", "timing")):
+            if attr not in vars(cls):
+                raise TypeError(f"learner {name!r} ({cls.__qualname__}) declares no {attr}")
+            out[f"{family}.{name}"] = vars(cls)[attr]
+    return out
+
+
 def make_learner(name: str, model, **kwargs) -> Learner:
     """A learner by name; kwargs: ``k`` (tbptt window, ckpt-bptt segment), ``n`` (tree buffer),
     ``seed`` (uoro's noise, rflo's feedback matrix), ``feedback`` (rflo: "random" or "true")."""
@@ -33,4 +45,4 @@ def make_learner(name: str, model, **kwargs) -> Learner:
         raise ValueError(f"bad arguments for learner {name!r}: {e}") from None
 
 
-__all__ = ["LEARNERS", "Learner", "learner_class", "make_learner", "iter_steps"]
+__all__ = ["LEARNERS", "Learner", "learner_class", "make_learner", "iter_steps", "unit_versions"]

@@ -80,9 +80,15 @@ class Learner:
     * ``uses_torch_func``: runs ``torch.func`` transforms, which refuse saved-tensor hooks;
     * ``hides_saved_tensors``: installs its own saved-tensor hooks (``torch.utils.checkpoint``),
       so a tracker of saved tensors cannot see what it recomputes.
+
+    Each registered learner declares, in its own class body, the behaviour versions its records
+    store (``rtrl_moe/records/versions.py``): ``version`` (bump when its gradient, FLOP count or
+    tensor-byte accounting changes) and ``timing_version`` (bump when only its timed path does).
     """
 
     name = ""
+    version: int            # declared by each learner (never inherited, see unit_versions)
+    timing_version: int
     streaming = False
     exact = True
     sparse = False

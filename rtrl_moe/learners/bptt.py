@@ -26,6 +26,8 @@ class BPTT(Learner):
     """Full BPTT: the graph of the whole sequence is kept until the gradient is taken."""
 
     name = "bptt"
+    version = 1
+    timing_version = 1
 
     def _reset(self, batch_size, like):
         self.h = self.model.init_state(batch_size)
@@ -55,6 +57,8 @@ class TBPTT(BPTT):
     """
 
     name = "tbptt"
+    version = 1
+    timing_version = 1
     streaming = True
     exact = False
 
@@ -94,6 +98,8 @@ class CheckpointBPTT(BPTT):
     """
 
     name = "ckpt-bptt"
+    version = 1
+    timing_version = 1
     hides_saved_tensors = True
 
     def __init__(self, model, k: int | None = None):

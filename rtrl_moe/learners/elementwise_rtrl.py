@@ -28,6 +28,8 @@ from .base import IGNORE, Learner
 
 class ElementwiseRTRL(Learner):
     name = "lru-rtrl"
+    version = 1
+    timing_version = 1
     streaming = True
 
     def __init__(self, model):

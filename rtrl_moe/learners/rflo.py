@@ -37,6 +37,8 @@ from .base import IGNORE
 
 class RFLO(ApproxLearner):
     name = "rflo"
+    version = 1
+    timing_version = 1
 
     def __init__(self, model, seed: int = 0, feedback: str = "random"):
         if not isinstance(model, RecurrentRNN) or model.cfg.cell != "tanh":

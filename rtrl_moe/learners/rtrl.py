@@ -30,6 +30,8 @@ JACOBIANS = ("auto", "analytic", "torch.func")
 
 class DenseRTRL(Learner):
     name = "rtrl"
+    version = 1
+    timing_version = 1
     streaming = True
     uses_torch_func = True
 

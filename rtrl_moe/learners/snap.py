@@ -160,10 +160,14 @@ class SnAp(ApproxLearner):
 class SnAp1(SnAp):
     """SnAp-1: each parameter keeps its influence on the units it writes directly."""
     name = "snap-1"
+    version = 1
+    timing_version = 1
     order = 1
 
 
 class SnAp2(SnAp):
     """SnAp-2: also the units those feed at the next step (see the module's memory notes)."""
     name = "snap-2"
+    version = 1
+    timing_version = 1
     order = 2

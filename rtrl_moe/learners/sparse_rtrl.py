@@ -60,6 +60,8 @@ class SparseRTRL(StaticStep, DenseRTRL):
     """Exact RTRL that recomputes only written rows of P, from read and written columns."""
 
     name = "sparse-rtrl"
+    version = 1
+    timing_version = 1
     sparse = True
     read_only = False
     #: most columns of P per chunk of the update (cache-sized; see :meth:`_chunk_width`)
@@ -300,5 +302,7 @@ class SparseReadOnlyRTRL(SparseRTRL):
     """The documented formula P[W] = J[W, R] P[R] + J_theta[W]: inexact when W is not in R."""
 
     name = "sparse-rtrl-readonly"
+    version = 1
+    timing_version = 1
     exact = False
     read_only = True

@@ -30,6 +30,8 @@ from .sparse_rtrl import SparseRTRL
 
 class TreeRTRL(SparseRTRL):
     name = "tree-rtrl"
+    version = 1
+    timing_version = 1
 
     def __init__(self, model, n: int = 16, flush: str = "auto", compile: bool = False,
                  jacobian: str = "auto"):

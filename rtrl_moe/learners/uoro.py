@@ -34,6 +34,8 @@ from .approx import ApproxLearner, resolve_jacobian, slot_layout, written_slots
 
 class UORO(ApproxLearner):
     name = "uoro"
+    version = 1
+    timing_version = 1
     #: keeps the scalings finite when an estimate is zero (the start) or vanishes
     EPS = 1e-7
 

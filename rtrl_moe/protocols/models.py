@@ -117,6 +117,8 @@ class _Cell(nn.Module):
 class SiluNormRNN(_Cell):
     """train_anbn.py's SimpleRNN. Parameters named ``state_*`` touch the state, as there."""
 
+    version = 1     # of its step (rtrl_moe/records/versions.py)
+
     def __init__(self, d_in: int = 2, hidden: int = 30, d_out: int = 2):
         super().__init__()
         self.cfg = CellConfig(d_in, hidden, d_out)
@@ -148,6 +150,8 @@ class SiluNormRNN(_Cell):
 
 class ReluEmbedRNN(_Cell):
     """003's RNN baseline: the one-hot token's embedding into a relu RNNCell, a linear head."""
+
+    version = 1     # of its step (rtrl_moe/records/versions.py)
 
     def __init__(self, vocab: int = 8, hidden: int = 32, d_out: int = 4):
         super().__init__()

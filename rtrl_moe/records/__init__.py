@@ -18,8 +18,9 @@ from .store import (
     result_files,
     stored_keys,
 )
+from .versions import current_versions, staleness, units_of, versions_of
 
 __all__ = ["SCHEMA_VERSION", "STATUSES", "code_fingerprints", "stale_parts", "ResultsError", "ResultsWarning", "append_record", "ensure_appendable", "git_info",
            "iter_records", "load_results", "machine_info", "make_record", "new_run_id",
            "read_records", "result_files", "sanitize", "stored_keys", "utc_now",
-           "validate_record"]
+           "validate_record", "current_versions", "staleness", "units_of", "versions_of"]

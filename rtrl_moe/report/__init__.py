@@ -10,15 +10,17 @@ reader's error (file and line); an empty results directory gives a report that s
 Modules, from the records up: ``data`` (loading, accessors, the record fields), ``fmt``
 (numbers as the report writes them), ``evidence`` (what a check returns, verdicts, merging),
 ``curves`` (a field over T, pairs of learners in one run), ``checks/`` (the check factories by
-theme: memory, lengths, speed, gradients, accuracy, gpu), ``claims`` (the registry: data plus
-check callables), ``targets`` (the library's own speed targets), ``figures`` (matplotlib) and
-``render`` (jinja2 context and templates).  Records are read only through ``rtrl_moe.records``.
+theme: memory, lengths, speed, gradients, accuracy, gpu), ``claims/`` (the registry: one entry
+per claim, one module per document), ``judge``/``as_documented``/``headline`` (the generic judges
+of an entry's two sides and their join), ``findings`` (the first screen), ``targets`` (the
+library's own speed targets), ``figures`` (matplotlib) and ``render`` (context, templates, and
+``build``, which writes the files).  Records are read only through ``rtrl_moe.records``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["build", "main"]
+__all__ = ["build", "main", "write_readme_findings"]
 
 
 def main(argv=None) -> int:
@@ -28,29 +30,12 @@ def main(argv=None) -> int:
 
 
 def build(results_dir, out_dir) -> dict:
-    """Render the report of results_dir into out_dir; returns the paths written and the counts."""
-    from . import data, render
+    """Render the report of results_dir into out_dir (``render.build``); returns the paths written and the counts."""
+    from .render import build as _build
+    return _build(results_dir, out_dir)
 
-    results_dir, out_dir = Path(results_dir), Path(out_dir)
-    df, loader = data.load(results_dir)
-    ctx = render.context(df, loader)
-    html, md = render.render(ctx)
-    figdir = out_dir / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    written = []
-    extra = [x["figure"] for x in (ctx["frontier"], ctx["ponder_frontier"], ctx["phases"],
-                                        ctx["longrange"]) if x["figure"] is not None]
-    for f in [f for sec in ctx["sections"] for f in sec.figures] + extra:
-        p = out_dir / f.path
-        p.write_bytes(f.png)
-        written.append(p)
-    keep = {p.resolve() for p in written}
-    for old in sorted(figdir.glob("*.png")):  # figures of an earlier build that this one lacks
-        if old.resolve() not in keep:
-            old.unlink()
-    (out_dir / "index.html").write_text(html, encoding="utf-8", newline="\n")
-    (out_dir / "REPORT.md").write_text(md, encoding="utf-8", newline="\n")
-    (out_dir / "claims.json").write_text(ctx["claims_json"], encoding="utf-8", newline="\n")
-    return {"html": out_dir / "index.html", "markdown": out_dir / "REPORT.md", "figures": written,
-            "claims_json": out_dir / "claims.json",
-            "counts": ctx["counts"], "records": ctx["header"]["n"]}
+
+def write_readme_findings(readme, block: str) -> bool:
+    """The README's findings between its markers (``render.write_readme_findings``)."""
+    from .render import write_readme_findings as _write
+    return _write(Path(readme), block)

@@ -4,13 +4,26 @@ targets rest on."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .data import TIQR, TSTEP, SeriesKey, col, doc_mask, kwargs_json, num, select, series_key
+from .data import (
+    TIQR,
+    TSTEP,
+    SeriesKey,
+    code_version,
+    col,
+    doc_mask,
+    kwargs_json,
+    num,
+    record_staleness,
+    select,
+    series_key,
+)
 from .evidence import show
 from .fmt import fmt_bytes, fmt_slope, fmt_T
 
@@ -28,6 +41,13 @@ class Curve:
     T: np.ndarray
     y: np.ndarray
     rows: pd.DataFrame
+    code: str = ""          # the code version its records measured (one per series)
+    label_code: bool = False  # the learner has series of several code versions: say which this is
+
+    @functools.cached_property
+    def stale(self) -> bool:
+        """Some record of the series was measured before the last change to its code."""
+        return any(record_staleness(r)[0] is True for r in self.rows.get("record", []))
 
     @property
     def growth(self) -> float:
@@ -77,7 +97,8 @@ class Curve:
 
     def describe(self, field_label="") -> str:
         b, a, r2 = self.fit()
-        return (f"{self.learner}: {fmt_bytes(self.y[0])} at T={fmt_T(self.T[0])} -> {fmt_bytes(self.y[-1])} "
+        name = self.learner + (f" [{'stale' if self.stale else 'current'} code]" if self.label_code else "")
+        return (f"{name}: {fmt_bytes(self.y[0])} at T={fmt_T(self.T[0])} -> {fmt_bytes(self.y[-1])} "
                 f"at T={fmt_T(self.T[-1])} (growth {self.growth:+.2%}, slope {fmt_slope(b)} B/token, "
                 f"{len(self.T)} lengths)")
 
@@ -114,11 +135,14 @@ def _curves(df, field, learners, kind, task, device, min_len) -> list:
     if len(d) == 0:
         return []
     out = []
-    keys = series_key(d)
-    for (learner, key), g in d.groupby([col(d, "config.learner").astype(str), keys], sort=True):
+    keys, code = series_key(d), code_version(d, timing=field.split(".")[-1].startswith(("time", "sensitivity_ns", "ns_")))
+    # one series per code version: a change between versions is never read as growth in T
+    for (learner, key, cv), g in d.groupby([col(d, "config.learner").astype(str), keys, code], sort=True):
         s = num(g, field).groupby(num(g, "config.seq_len")).median().sort_index()
         if len(s) >= min_len:
-            out.append(Curve(learner, key, s.index.to_numpy(float), s.to_numpy(float), g))
+            out.append(Curve(learner, key, s.index.to_numpy(float), s.to_numpy(float), g, cv))
+    for c in out:
+        c.label_code = sum(1 for o in out if o.learner == c.learner and o.key == c.key) > 1
     return out
 
 
@@ -139,7 +163,7 @@ def pick(cs: list, learner: str | None = None):
     elif len({c.learner for c in cs}) > 1:
         raise AmbiguousLearner(f"pick(): curves of {sorted({c.learner for c in cs})}; name the learner the claim "
                                "is about")
-    return sorted(cs, key=lambda c: (not c.doc_config, c.batch != 1, -len(c.T), c.key))[0]
+    return sorted(cs, key=lambda c: (not c.doc_config, c.stale, c.batch != 1, -len(c.T), c.key))[0]
 
 
 def per_learner(cs: list) -> dict:

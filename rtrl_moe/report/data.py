@@ -252,3 +252,46 @@ def machine_label(df: pd.DataFrame) -> str:
 
 def itemsize(dtype) -> int:
     return ITEMSIZE.get(str(dtype), 4)
+
+
+def record_staleness(rec) -> tuple:
+    """(stale, why) of one raw record against the code beside the report: True when a unit it
+    measured changed since, False when it is current, None when it cannot be told. Uses the
+    records store's behaviour versions where the store has them, else its code fingerprints."""
+    if not isinstance(rec, dict):
+        return None, "no record"
+    key = json.dumps([rec.get("code"), rec.get("versions"), (rec.get("config") or {}).get("kind")],
+                     sort_keys=True, default=str)
+    if key not in _STALE:
+        _STALE[key] = _staleness(rec)
+    return _STALE[key]
+
+
+_STALE: dict = {}
+
+
+def _staleness(rec: dict) -> tuple:
+    import rtrl_moe.records as store
+    if hasattr(store, "staleness"):
+        return store.staleness(rec)
+    parts = store.stale_parts(rec, store.code_fingerprints())
+    if parts is None:
+        return None, "the record carries no code fingerprint (measured before they were recorded)"
+    return bool(parts), (f"code changed since: {', '.join(parts)}" if parts else "")
+
+
+def code_version(df: pd.DataFrame, timing: bool = False) -> pd.Series:
+    """Per row, the version of the code its record measured (behaviour versions where the record
+    has them, else the library fingerprint): a series over T never mixes two of them. The
+    versions of the timed path (``timing.*``) count only for a timed field (``timing``)."""
+    def one(rec):
+        if not isinstance(rec, dict):
+            return "unknown"
+        if isinstance(rec.get("versions"), dict):
+            v = {k: x for k, x in rec["versions"].items() if timing or not k.startswith("timing.")}
+            return json.dumps(v, sort_keys=True)
+        code = rec.get("code")
+        return str(code.get("library", "unknown")) if isinstance(code, dict) else "unknown"
+    if "record" not in df.columns:
+        return pd.Series(["unknown"] * len(df), index=df.index, dtype=object)
+    return df["record"].map(one).astype(object)

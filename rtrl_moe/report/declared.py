@@ -1,5 +1,6 @@
-"""Each claim's workload and rule, declared before the data (issue: verdicts a careful reader can
-defend).  claims.py attaches them to the entries by id; a test requires every claim to have both.
+"""The named workloads several claim entries share (as includes), and the rule constructors the
+entries use: each claim's own workload and rule are in its entry (claims/d000..d003), declared
+before the data; a test requires every claim to have both.
 
 Workloads are the `docs` preset's labels (rtrl_moe/bench/presets.py) on the documents' model DOC,
 unless the entry says otherwise and why.  Rules carry the documented figure in one unit (bytes,
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .evidence import PARTIAL
 from .workload import DOC, Rule, Workload
 
 MiB, KiB = 2 ** 20, 2 ** 10
@@ -81,146 +81,10 @@ SPARSE_PEAK = ("sparse-rtrl tensor_bytes_peak at the longest T (nearest to the d
                "both, PARTIAL where they disagree")
 
 
-def _r(metric, documented=None, unit=None, **kw):
+def rule(metric, documented=None, unit=None, **kw):
     return Rule(metric, kw.pop("text", ""), documented, unit, **kw)
 
 
-def _acc(target, tol):
-    return _r("metrics.final_accuracy (mean over seeds)", target, "fraction",
+def accuracy_rule(target, tol):
+    return rule("metrics.final_accuracy (mean over seeds)", target, "fraction",
               band=((target - tol) / target, (target + tol) / target), near=None)
-
-
-DECLARED = {
-    "000-const-50k": (W_LONG, _r("tensor_bytes_peak growth over T")),
-    "000-bptt-2500mb": (W_MEM_BPTT, _r("tensor_bytes_saved_peak at T=10,000", 2500 * MiB, "B")),
-    "000-peak-82mb": (W_MEM_RTRL, _r(SPARSE_PEAK, 82.3 * MiB, "B")),
-    "000-mem-per-token": (W_MEM_RTRL, _r("sparse-rtrl tensor_bytes_peak at T=10,000 / 10,000 (an average, as the "
-                                         "document computes it)", 0.0082 * MiB, "B/token")),
-    "000-bptt-linear": (W_MEM_BPTT, _r("slope of tensor_bytes_peak", (1123.78 - 84.23) / 480 * MiB, "B/token",
-                                       far=PARTIAL)),
-    "000-bptt-oom-1024": (W_BUDGET, _r("T* where the bytes-per-token fit reaches a stated budget; the first OOM "
-                                       "length of the direct run under docs-budget's 256 MiB", 1024,
-                                       "tokens")),
-    "000-tbptt-grows": (replace(W_MEM, learners=("tbptt",)),
-                        _r("slope of tensor_bytes_peak", (198.34 - 68.12) / 2016 * MiB, "B/token", far=PARTIAL)),
-    "000-table-rtrl-flat": (W_MEM_RTRL, _r(SPARSE_PEAK, 79.45 * MiB, "B")),
-    "000-rtrl-80mb": (W_MEM_RTRL, _r(SPARSE_PEAK, 80 * MiB, "B", far=PARTIAL)),
-    "000-time-ratio": (W_TIME, _r("median over seed pairs of time(bptt)/time(sparse-rtrl)", 0.9, "x",
-                                  band=(1 / 1.5, 1.5), near=None)),
-    "000-rtrl-slower": (W_TIME, _r("time_step_median_ns, sparse-rtrl vs bptt pairs")),
-    "000-100k-practical": (W_LONG, _r("status at T >= 100,000; tensor_bytes_peak, rss_peak, wall_s / T growth from "
-                                      "T = 10,000")),
-    "000-exact": (W_AGREE, _r("rel_err in float64")),
-    "000-similar-accuracy": (W_TRAIN, _r("final_accuracy, 95% t-interval over seeds", text=(
-        "per task (anbn and haystack, the documents' solvable tasks): similar = the 95% interval of the "
-        "difference of means within +-5 points on >= 5 seeds each; REFUTED if it excludes 0 by more than "
-        "the margin; a task without runs is a NOT MEASURED part, stated, and leaves the claim at best PARTIAL"))),
-    "000-bptt-fails-10k": (W_LONG, _r("status at T >= 10,000 (budget named); bytes/token of a run that completed")),
-    "000-gpu-speedup": (W_GPU, _r("time cpu / time cuda", 2.0, "x", band=(1.0, float("inf")), near=None)),
-    "001-sparse-formula": (W_AGREE, _r("rel_err in float64")),
-    "001-write-sparsity": (W_DENSE_SPARSE,
-                           _r("sensitivity_ns_per_step sparse / dense (time; FLOP counts are analytic)", 0.25, "x")),
-    "001-jacrev-opt": (W_JACREV, _r("none (never implemented); sparse-rtrl's Jacobian phase share beside")),
-    "001-anbn-bptt-95": (W_TRAIN, _acc(0.95, 0.05)),
-    "001-anbn-rtrl-95": (W_TRAIN_PROXY, _acc(0.95, 0.05)),
-    "001-mem-80mb": (W_MEM_PAIR, _r(SPARSE_PEAK, 80 * MiB, "B", far=PARTIAL)),
-    "001-haystack-oom": (W_BUDGET_HAY, _r("T* where the bytes-per-token fit reaches a stated budget; the first OOM "
-                                          "length of the direct run under docs-budget's 256 MiB", 1024,
-                                          "tokens")),
-    "001-tbptt-bias": (W_AGREE_TBPTT, _r("rel_err of tbptt vs bptt in float64")),
-    "001-rtrl-10k": (W_LONG, _r("tensor_bytes_peak growth over T")),
-    "001-exact-recursion": (W_AGREE, _r("rel_err in float64")),
-    "001-const-vs-linear": (W_MEM_PAIR, _r("tensor_bytes_peak growth, line fit")),
-    "002-anbn-bptt-100": (W_TRAIN, _acc(1.0, 0.02)),
-    "002-lr": (W_TRAIN, _r("final_accuracy at lr 2e-3 vs 1e-2", text=(
-        "'2e-3 (not 1e-2)': 2e-3 must do better. CONFIRMED if the 95% interval of the difference (2e-3 minus 1e-2) "
-        "lies above 0 on >= 5 seeds each; PARTIAL if it holds 0 (not shown either way) or fewer seeds; REFUTED only "
-        "if it lies below 0. 002 states no step count, so no step rule applies."))),
-    "002-lr-48": (W_TRAIN, _acc(0.48, 0.05)),
-    "002-tree-anbn": (W_TREE_ANBN, _r("median over seed pairs of time(sparse)/time(tree)", 2.72, "x",
-                                      band=(1 / 1.25, 1.25), near=None, far=PARTIAL)),
-    "002-tree-haystack": (W_TREE_HAY, _r("median over seed pairs of time(sparse)/time(tree)", 1.51, "x",
-                                         band=(1 / 1.25, 1.25), near=None, far=PARTIAL)),
-    "002-tree-2-3x": (W_TREE, _r("median per task of time(sparse)/time(tree)")),
-    "002-tree-1.5-2.7x": (W_TREE, _r("median per task of time(sparse)/time(tree)")),
-    "002-bptt-growth": (W_MEM_BPTT, _r("slope of tensor_bytes_saved_peak", 0.5 * MiB / 1024, "B/token")),
-    "002-bptt-100k": (W_MEM_BPTT, _r("tensor_bytes_saved_peak at T=100,000 (fit)", 50 * MiB, "B")),
-    "002-rtrl-0.0005": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state", 512, "B")),
-    "002-rtrl-unchanged": (W_MEM_RTRL, _r("tensor_bytes_peak growth over T")),
-    "002-ratio-10k": (W_MEM_PAIR, _r("bptt saved at T / rtrl learner state", 9800, "x")),
-    "002-ratio-100k": (W_MEM_PAIR, _r("bptt saved at T / rtrl learner state", 97600, "x")),
-    "002-rtrl-oh": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state", 512, "B",
-                                   text="O(H) read as H x 4 B = 128 x 4 on the documents' model.")),
-    "002-not-stored": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state vs H x P")),
-    "002-under-1mb": (W_LONG, _r("sparse-rtrl tensor_bytes_learner_state at T >= 100,000")),
-    "002-bptt-1m": (W_MEM_BPTT, _r("tensor_bytes_saved_peak at T=10^6 (fit)", 500 * MiB, "B")),
-    "002-bptt-impossible-10k": (W_LONG, _r("bptt status at T > 10,000 (budget named); bytes/token of a run that "
-                                           "completed")),
-    "002-haystack-acc": (W_TRAIN, _r("final_accuracy on haystack")),
-    "002-sparse-dense-100": (W_TRAIN, _r("final_accuracy, sparse and dense")),
-    "002-no-overhead": (W_MEM_RTRL, _r("learner state of sparse over dense", 1.0, "x", band=(0, 1.10), near=None)),
-    "002-only-practical": (W_LONG, _r("status at T > 10,000")),
-    "003-128-winner": (W_TRAIN, _r("final_accuracy at T=128, three arms")),
-    "003-T32": (W_TRAIN, _r("final_accuracy at T=32, three arms")),
-    "003-T64": (W_TRAIN, _r("final_accuracy at T=64, three arms")),
-    "003-T128": (W_TRAIN, _r("final_accuracy at T=128, three arms")),
-    "003-comparable": (W_TRAIN, _r("final_accuracy at T=32, 64, 128")),
-    "003-scalars": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state", 512, "B")),
-    "003-128x": (W_MEM_PAIR, _r("bptt saved at T=128 / rtrl learner state", 128, "x")),
-    "003-table-64": (W_MEM_PAIR, _r("bptt tensor_bytes_saved_peak at T=64 (BPTT column)", 32 * KiB, "B")),
-    "003-table-128": (W_MEM_PAIR, _r("bptt tensor_bytes_saved_peak at T=128 (BPTT column)", 64 * KiB, "B")),
-    "003-table-1k": (W_MEM_PAIR, _r("bptt tensor_bytes_saved_peak at T=1,000 (BPTT column)", 0.5 * MiB, "B")),
-    "003-table-1m": (W_MEM_PAIR, _r("bptt tensor_bytes_saved_peak at T=10^6, fit (BPTT column)", 0.5 * 2 ** 30,
-                                    "B")),
-    "003-table-1b": (W_MEM_PAIR, _r("bptt tensor_bytes_saved_peak at T=10^9, fit (BPTT column)", 500 * 2 ** 30,
-                                    "B")),
-    "003-gpu-1m": (W_GPU, _r("first cuda OOM length of bptt", 1_000_000, "tokens")),
-    "003-512b-constant": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state (and growth)", 512, "B")),
-    "003-0.25x": (W_DENSE_SPARSE,
-                  _r("sensitivity_ns_per_step sparse / dense (time; FLOP counts are analytic)", 0.25, "x")),
-    "003-dna-bptt": (W_MEM_BPTT, _r("tensor_bytes_saved_peak at T=3x10^9 (fit)", 1.5e12, "B")),
-    "003-dna-rtrl": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state", 512, "B")),
-    "003-llm-bptt": (W_H2048, _r("the document's product")),
-    "003-llm-rtrl": (W_ARITH, _r("the document's ratio")),
-    "003-tree-oh": (replace(W_MEM_RTRL, learners=("tree-rtrl", "rtrl")),
-                    _r("tree-rtrl tensor_bytes_learner_state", 512, "B",
-                       text="O(H) read as H x 4 B = 128 x 4 on the documents' model; tree-rtrl measured by the "
-                            "docs-memory piece at 32..2048.")),
-    "003-slower-short": (W_TIME, _r("time_step_median_ns, sparse-rtrl vs bptt pairs at T < 1000")),
-    "003-time-linear": (W_TIME, _r("log-log exponent of time_step_median_ns over >= 4 lengths")),
-    "003-mem-oh-const": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state (and growth)", 512, "B")),
-    "003-H128": (W_MEM_RTRL, _r("metrics.H", 128, "entries", band=(1, 1), near=None)),
-    "003-1m-feasible": (W_LONG, _r("status at T >= 10^6")),
-    # second reading (claims_more.py)
-    "000-demo-acc-0.25": (W_TRAIN, _r("final_accuracy at T = 10,000 after 100 steps")),
-    "000-table-time-linear": (W_TIME, _r("log-log exponent of time_step_median_ns over >= 4 lengths")),
-    "000-table-tbptt-faster": (W_TIME, _r("time_step_median_ns, bptt vs tbptt pairs")),
-    "002-random-66": (W_TRAIN_MOE, _r("metrics.chance_accuracy on anbn", 0.66, "fraction", band=(0.61 / 0.66, 0.71 / 0.66),
-                                  near=None)),
-    "002-tree-logn": (W_TREE_N, _r("tree-rtrl ns/token over buffer sizes n: r2 of fits in log2(n) and in n")),
-    "002-pt-shape": (W_MEM_RTRL, _r("rtrl tensor_bytes_learner_state vs H x P")),
-    "003-bptt-oth2": (W_MEM_BPTT, _r("slope of tensor_bytes_peak", 128 * 128 * 4, "B/token", far=PARTIAL)),
-    "003-1b-feasible": (W_LONG, _r("status at T >= 10^9")),
-    "003-only-viable": (W_LONG, _r("status at T > 10,000")),
-    # third reading (claims_third.py)
-    "000-loss-1.8234": (W_TRAIN, _r("final_loss after 100 steps at T = 10,000")),
-    "000-memory-not-accuracy": (W_MEM_TRAIN, _r("bptt / sparse-rtrl memory at T = 10,000 (tensor bytes and RSS); "
-                                                "final_accuracy, 95% interval of the difference (train-pair)")),
-    "000-hidden-64": (W_ARITH, _r("none (a script default)")),
-    "001-enables-training": (W_BUDGET, _r("status of bptt and sparse-rtrl under docs-budget's 256 MiB; a train run "
-                                          "at that length")),
-    "002-thesis": (W_LONG, _r("tensor_bytes_peak growth of sparse-rtrl (to 10,000+) and bptt; training at 10,000+")),
-    "002-sparse-converge": (W_TRAIN_MOE, _r("final_accuracy, sparse vs dense MoE (bptt, anbn), 95% interval of the "
-                                            "difference")),
-    "002-hyper-not-sparsity": (W_TRAIN_MOE, _r("final_accuracy: lr 2e-3 vs 1e-2; sparse vs dense MoE")),
-    "002-bptt-oth": (W_MEM_BPTT, _r("slope of tensor_bytes_peak (RSS slope beside)", 128 * 4, "B/token",
-                                    far=PARTIAL)),
-    "002-not-fundamental": (W_TRAIN_PROXY, _r("relative difference of same-seed float64 training losses, bptt vs "
-                                              "sparse-rtrl")),
-    "003-wins-infinite": (W_TRAIN, _r("final_accuracy at T = 32, 64, 128, three arms; training at 10,000+")),
-    "003-consistent": (W_MEM_TRAIN, _r("final_accuracy at T = 32, 64, 128, three arms; bptt / sparse-rtrl memory at "
-                                       "T = 10,000 (tensor bytes and RSS)")),
-    "003-30-trials": (W_ARITH, _r("the table's entries x 30")),
-    "003-50pct": (W_DENSE_SPARSE, _r("topk_read / n_slots and topk_write / n_slots of the documents' config; "
-                                     "sensitivity_ns_per_step sparse-rtrl / rtrl")),
-}

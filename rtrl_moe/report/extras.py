@@ -22,7 +22,7 @@ PONDER_ON_BENCH = ("not measured on the bench: this claim is about the document'
 def _figure(fig, kind: str, title: str, caption: str):
     if fig is None:
         return None
-    from .render import FigureOut
+    from .figure_out import FigureOut
     return FigureOut(kind, f"fig-{kind}", title, caption, figures.png(fig), f"figures/{kind}.png")
 
 

@@ -21,6 +21,21 @@ def fmt_bytes(b) -> str:
     return f"{sign}{b:.0f} B"
 
 
+def fmt_value(v, unit) -> str:
+    """A figure in its unit, as the report writes it."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    if unit == "B":
+        return fmt_bytes(v)
+    if unit == "B/token":
+        return f"{fmt_bytes(v)}/token"
+    if unit == "x":
+        return f"{v:,.4g}x"
+    if unit == "fraction":
+        return f"{100 * v:.1f}%"
+    return f"{v:,.4g} {unit or ''}".strip()
+
+
 def fmt_num(x, digits=3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"

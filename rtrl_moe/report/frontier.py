@@ -14,9 +14,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.lines import Line2D
 
+from . import plotstyle as ps
 from .checks.accuracy import t95
 from .data import col, kwargs_json, num, select
 from .figures import label
@@ -111,9 +111,11 @@ def formatted(rows: list) -> list:
 
 
 def figure(tab: dict):
-    """Per model (one row of panels): cosine to BPTT at the longest common length against
-    ms/token and against state bytes, and held-out accuracy (mean, 95% interval over seeds,
-    chance dashed) per task against ms/token; None without the needed records."""
+    """Per model, two rows of panels: cosine to BPTT at the longest common length against
+    ms/token and against learner-state bytes, then held-out accuracy (mean, 95% interval over
+    seeds, chance dashed) per task against ms/token. Points are coloured by learner family and
+    labelled directly, the labels placed where they overlap nothing; None without the needed
+    records."""
     panels = []
     for mt, rows in sorted(tab.items()):
         cos_keys = [k for k in (rows[0] if rows else {}) if k.startswith("cos T=")]
@@ -126,50 +128,64 @@ def figure(tab: dict):
             panels.append((mt, key, pts, rows))
     if not panels:
         return None
-    fig = Figure(figsize=(16, 4 * len(panels)), dpi=100)
+    fig, axes = ps.new_figure(4 * len(panels), ncols=2, panel_h=3.3)
+    to_label = []
     for i, (mt, key, pts, rows) in enumerate(panels):
-        title = "documents MoE" if mt == "moe" else "tanh RNN"
-        for j, (xi, xlabel) in enumerate(((1, "ms/token at T=256"), (2, "learner state (bytes)"))):
-            ax = fig.add_subplot(len(panels), 3, 3 * i + j + 1)
+        name = "documents' MoE" if mt == "moe" else "tanh RNN"
+        for j, (xi, xlabel) in enumerate(((1, f"ms per token at T={COST_T} (log)"),
+                                          (2, "learner state (log, binary units)"))):
+            ax = axes[4 * i + j]
+            spots = []
             for lab, *vals in pts:
                 x, y = vals[xi - 1], vals[2]
                 if x:
-                    ax.scatter([x], [y], s=18)
-                    ax.annotate(lab, (x, y), fontsize=7, xytext=(3, 3),
-                                textcoords="offset points")
-            if any(p[xi] for p in pts):
-                ax.set_xscale("log")
-                ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(f"cosine to BPTT ({key[4:]})")
-            ax.set_title(f"{title}: bias vs cost", fontsize=10)
+                    ax.scatter([x], [y], s=22, color=_colour(lab), zorder=3)
+                    spots.append((x, y, lab))
+            if spots:
+                (ps.log_plain_axis if xi == 1 else ps.bytes_axis)(ax, "x")
+                ax.margins(x=0.15, y=0.12)
+            ax.set_xlabel(xlabel, fontsize=ps.FONT + 1)
+            ax.set_ylabel(f"cosine to BPTT's gradient ({key[4:]})", fontsize=ps.FONT + 1)
+            ps.title(ax, f"{name}: bias vs {'time' if xi == 1 else 'memory'}", width=60)
             ax.grid(True, alpha=0.3)
-        _accuracy_panel(fig.add_subplot(len(panels), 3, 3 * i + 3), rows, title)
-    fig.tight_layout()
+            to_label.append((ax, spots, ()))
+        for j, task in enumerate(("anbn", "haystack")):
+            ax = axes[4 * i + 2 + j]
+            to_label.append((ax, *_accuracy_panel(ax, rows, name, task)))
+    # the colours' key once, under the panels (added before the labels fix the layout)
+    fams = sorted({ps.family(r["learner"].split(" ")[0]) for _, _, _, rows in panels for r in rows},
+                  key=ps.FAMILY_ORDER.index)
+    fig.legend([Line2D([], [], ls="", marker="o", color=ps.FAMILIES[f][0]) for f in fams],
+               [ps.FAMILIES[f][1] for f in fams], loc="outside lower center", ncols=len(fams),
+               fontsize=ps.FONT + 1, frameon=False)
+    for ax, spots, bars in to_label:
+        ps.label_points(ax, spots, spans=bars)
     return fig
 
 
-def _accuracy_panel(ax, rows: list, title: str) -> None:
-    """Held-out accuracy per task against ms/token (learners without a time are left out)."""
-    for task, marker in (("anbn", "o"), ("haystack", "s")):
-        pts = [(r["learner"], r["ms/token"], r[f"{task} acc"], r[f"{task} ±95%"]) for r in rows
-               if r.get("ms/token") and r.get(f"{task} acc") is not None]
-        if not pts:
-            continue
-        err = [h if h == h else 0.0 for *_, h in pts]
-        line = ax.errorbar([p[1] for p in pts], [p[2] for p in pts], yerr=err, fmt=marker,
-                           ms=4, capsize=2, label=task)
-        for lab, x, y, _ in pts:
-            ax.annotate(lab, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
-        chance = [r[f"{task} chance"] for r in rows if r.get(f"{task} chance") is not None]
-        if chance:
-            ax.axhline(chance[0], ls="--", lw=0.8, color=line[0].get_color())
-    ax.set_xscale("log")
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylim(0.0, 1.02)      # 3-seed intervals overshoot [0, 1]; the table has them whole
-    ax.set_xlabel("ms/token at T=256")
-    ax.set_ylabel("held-out accuracy (95% interval; chance dashed)")
-    ax.set_title(f"{title}: accuracy vs cost", fontsize=10)
+def _colour(learner_label: str) -> str:
+    """A point's colour: its learner's family (the label starts with the learner's name)."""
+    return ps.FAMILIES[ps.family(learner_label.split(" ")[0])][0]
+
+
+def _accuracy_panel(ax, rows: list, name: str, task: str) -> list:
+    """Held-out accuracy on one task against ms/token (learners without a time are left out);
+    returns the points to label and their error bars (for the labels to keep clear of)."""
+    pts = [(r["learner"], r["ms/token"], r[f"{task} acc"], r[f"{task} ±95%"]) for r in rows
+           if r.get("ms/token") and r.get(f"{task} acc") is not None]
+    for lab, x, y, h in pts:
+        ax.errorbar([x], [y], yerr=[h if h == h else 0.0], fmt="o", ms=4, capsize=2,
+                    color=_colour(lab), zorder=3)
+    chance = [r[f"{task} chance"] for r in rows if r.get(f"{task} chance") is not None]
+    if chance:
+        ax.axhline(chance[0], ls="--", lw=0.8, color="0.4")
+    if pts:
+        ps.log_plain_axis(ax, "x")
+        ax.margins(x=0.15)
+    ax.set_ylim(0.0, 1.05)      # 3-seed intervals overshoot [0, 1]; the table has them whole
+    ax.set_xlabel(f"ms per token at T={COST_T} (log)", fontsize=ps.FONT + 1)
+    ax.set_ylabel("held-out accuracy (95% interval)", fontsize=ps.FONT + 1)
+    chance_txt = f"; chance {100 * chance[0]:.0f}% dashed" if chance else ""
+    ps.title(ax, f"{name}: {task} accuracy vs time{chance_txt}", width=70)
     ax.grid(True, alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
+    return [(x, y, lab) for lab, x, y, _ in pts], [(x, y - h, y + h) for _, x, y, h in pts if h == h]

@@ -7,9 +7,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from rtrl_moe.records import code_fingerprints, stale_parts
-
-from .data import col
+from .data import col, record_staleness
 from .evidence import NOT_MEASURED, PARTIAL, REFUTED, Evidence, collecting
 from .workload import ORDER, PoolingError, one_config
 
@@ -70,16 +68,10 @@ def records_of(w: pd.DataFrame, used) -> list:
     if not len(used) or len(w) == 0:
         return []
     idx = [i for i in dict.fromkeys(used) if i in w.index]
-    cur = code_fingerprints()
     out = []
     for i in idx:
         r = w.loc[i]
-        rec = r.get("record") if isinstance(r.get("record"), dict) else {}
-        parts = stale_parts(rec, cur)
-        if parts is None:
-            stale, why = None, "the record carries no code fingerprint (measured before they were recorded)"
-        else:
-            stale, why = bool(parts), (f"code changed since: {', '.join(parts)}" if parts else "")
+        stale, why = record_staleness(r.get("record") if isinstance(r.get("record"), dict) else {})
         out.append({"record": str(r.get("_source", "")), "run_id": str(col(w.loc[[i]], "run_id").iloc[0]),
                     "commit": str(r.get("commit", ""))[:10], "stale": stale, "stale_reason": why})
     return sorted(out, key=lambda d: d["record"])

@@ -325,45 +325,39 @@ def equivalence(df: pd.DataFrame) -> list[dict]:
 
 def figure(rows: list[dict]):
     """Held-out accuracy (pooled over seeds, Wilson 95% interval) against D, one panel per
-    model, legend below each panel; chance dashed, the solved level dotted."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FixedLocator, NullLocator
+    model, the legend beside each panel (plotstyle); chance dashed, the solved level dotted."""
+    from . import plotstyle as ps
     models = [m for m in MODEL_NAMES if any(r["model"] == m and any(
         v["seeds"] for v in r["per_d"].values()) for r in rows)]
     if not models:
         return None
-    fig = Figure(figsize=(4.6 * len(models), 4.9), dpi=100, layout="constrained")
-    for i, m in enumerate(models):
-        ax = fig.add_subplot(1, len(models), i + 1)
-        chance, ticks = None, set()
+    fig, axes = ps.new_figure(len(models), ncols=2,
+                              panel_w=ps.PAGE_W / min(2, len(models)) - 1.9, panel_h=3.6,
+                              legend_w=1.9)
+    for ax, m in zip(axes, models):
+        chance = None
         series = [r for r in rows if r["model"] == m
-                  and any(v["seeds"] for v in r["per_d"].values())][:8]
+                  and any(v["seeds"] for v in r["per_d"].values())][:ps.MAX_SERIES]
+        sty = ps.styles([(r["learner"],) for r in series])
         for j, r in enumerate(series):
             pts = [(D, v) for D, v in sorted(r["per_d"].items()) if v["seeds"]]
-            ticks |= {D for D, _ in pts}
             # a small sideways dodge, so that series at the same accuracy stay visible
             xs = [D * 2 ** (0.035 * (j - (len(series) - 1) / 2)) for D, _ in pts]
             ys = [100 * v["acc"] for _, v in pts]
             err = [[max(0.0, 100 * (v["acc"] - v["lo"])) for _, v in pts],
                    [max(0.0, 100 * (v["hi"] - v["acc"])) for _, v in pts]]
-            ax.errorbar(xs, ys, yerr=err, marker="o", ms=3, capsize=2, label=r["learner"],
-                        ls="-" if r["constant_memory"] else "--" if r["learner"] != "bptt"
-                        else ":")
+            ax.errorbar(xs, ys, yerr=err, ms=3, capsize=2, label=r["learner"],
+                        **sty[(r["learner"],)])
             chance = next((v["chance"] for _, v in pts if v["chance"]), chance)
         if chance:
             ax.axhline(100 * chance, ls="--", color="gray", lw=1, label="chance")
         ax.axhline(100 * SOLVED, ls=":", color="black", lw=1, label=f"solved ({SOLVED:.0%})")
-        ax.set_xscale("log", base=2)
-        ax.xaxis.set_major_locator(FixedLocator(sorted(ticks)))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticklabels([str(t) for t in sorted(ticks)])
+        ps.tokens_axis(ax, "delay D (steps between symbol and query; 1k = 1024)", numticks=6)
         ax.set_ylim(0, 105)
-        ax.set_xlabel("delay D (steps)")
-        ax.set_ylabel("held-out accuracy (%)")
-        ax.set_title(TITLES.get(m, m), fontsize=10)
+        ax.set_ylabel("held-out accuracy (%)", fontsize=ps.FONT + 1)
+        ax.set_title(TITLES.get(m, m), fontsize=ps.FONT + 2)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
-                  frameon=False)
+        ps.legend_beside(ax)
     return fig
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from . import plotstyle as ps
 from .data import col, num, select
 
 PHASES = ("jacobian", "update", "readout", "other")
@@ -55,14 +56,19 @@ def bars(df: pd.DataFrame) -> list[dict]:
 
 
 def figure(rows: list[dict]):
-    """Stacked bars of the phases, the floor marked on each; one panel per config."""
+    """Stacked bars of the phases, the floor marked on each; one panel per config, its height
+    following its number of bars, its title wrapped to the panel; the phases' key on top."""
     if not rows:
         return None
     configs = sorted({(r["machine"], r["config"]) for r in rows})
-    fig = Figure(figsize=(7, 2.6 * len(configs)), dpi=100)
-    for i, cfg in enumerate(configs):
-        ax = fig.add_subplot(len(configs), 1, i + 1)
-        rs = [r for r in rows if (r["machine"], r["config"]) == cfg]
+    # bars in the families' order (bptt first, then the RTRL learners, then the approximations)
+    per = [sorted((r for r in rows if (r["machine"], r["config"]) == cfg),
+                  key=lambda r: ps.sort_key(r["learner"]), reverse=True) for cfg in configs]
+    floor_named = False
+    heights = [0.9 + 0.28 * len(rs) for rs in per]
+    fig = Figure(figsize=(9.0, sum(heights) + 0.8), dpi=ps.DPI, layout="constrained")
+    axes = fig.subplots(len(configs), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    for i, (ax, cfg, rs) in enumerate(zip(axes, configs, per)):
         y = np.arange(len(rs))
         left = np.zeros(len(rs))
         for p in PHASES:
@@ -71,11 +77,17 @@ def figure(rows: list[dict]):
             left += w
         for j, r in enumerate(rs):
             if r["floor"]:
-                ax.plot([r["floor"], r["floor"]], [j - 0.4, j + 0.4], color="k", lw=2)
-        ax.set_yticks(y, [f"{r['learner']} (T={r['T']})" for r in rs], fontsize=8)
-        ax.set_xlabel("ms per token step (black: the update's floor)")
-        ax.set_title(f"{cfg[1]} [{cfg[0]}]", fontsize=9)
+                ax.plot([r["floor"], r["floor"]], [j - 0.4, j + 0.4], color="k", lw=2,
+                        label=None if floor_named else "the update's floor (its FLOPs at the matmul rate)")
+                floor_named = True
+        ax.set_yticks(y, [f"{r['learner']} (T={r['T']})" for r in rs], fontsize=ps.FONT)
+        ax.tick_params(axis="x", labelsize=ps.FONT)
+        ax.set_ylim(-0.6, len(rs) - 0.4)
+        ax.set_xlabel("ms per token step", fontsize=ps.FONT)
+        ps.title(ax, f"{cfg[1]} [machine {cfg[0]}]", width=110)
         ax.grid(True, axis="x", alpha=0.3)
-    fig.legend(loc="upper right", fontsize=7)
-    fig.tight_layout()
+    handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
+    labels = [lab for ax in axes for lab in ax.get_legend_handles_labels()[1]]
+    fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), fontsize=ps.FONT + 1,
+               frameon=False)
     return fig

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from matplotlib.figure import Figure
 
+from . import plotstyle as ps
 from .data import col, num
 from .frontier import interval
 
@@ -98,11 +98,12 @@ def figure(tab: dict):
     if not tab:
         return None
     n = len(tab)
-    fig = Figure(figsize=(6.5 * min(n, 2), 4.5 * math.ceil(n / 2)), dpi=100)
+    # the legend beside each panel, a layout that keeps titles apart (plotstyle)
+    fig, axes = ps.new_figure(n, ncols=2, panel_w=ps.PAGE_W / min(n, 2) - 1.2, panel_h=4.0, legend_w=1.2)
     style = {"fixed": ("o", "-"), "hindsight": ("*", ""), "gate": ("s", ""), "ppo": ("^", ""),
              "oracle": ("", "--")}
     for i, ((sc, da), rows) in enumerate(sorted(tab.items())):
-        ax = fig.add_subplot(math.ceil(n / 2), min(n, 2), i + 1)
+        ax = axes[i]
         for method in ("oracle", "fixed", "hindsight", "gate", "ppo"):
             pts = sorted((r["cost/chunk"], r["loss"], r["loss ±95%"], r["setting"]) for r in rows
                          if r["method"] == method)
@@ -119,6 +120,5 @@ def figure(tab: dict):
         ax.set_ylabel("held-out loss (nats/token)")
         ax.set_title(f"{sc}, {DATA_NAME.get(da, da)}: mean ± 95% CI over seeds", fontsize=10)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+        ps.legend_beside(ax)
     return fig

@@ -1,6 +1,6 @@
 """The `as_documented` verdicts: does each documented figure reproduce under its own script's
 protocol? One check per protocol piece (``CHECKS``, piece -> check), one per claim it speaks to
-(``CLAIM_CHECKS``, claim id -> check), and what each piece re-runs (``DOCUMENTED``).
+(each claim entry's ``protocol_check``), and what each piece re-runs (``DOCUMENTED``).
 
 Every check reads only the records of its piece (``config.kind == "protocol"``,
 ``config.protocol == <piece>``, status ok; written by ``python -m rtrl_moe.protocols run``) and
@@ -14,9 +14,10 @@ decides by the rule in its docstring. The shared rules:
   nothing: NOT SUPPORTED, and its text says "uninformative".
 * speed ratios (``_ratio``): the median over seeds against the documented ratio: within
   0.5x..2x CONFIRMED, beyond 10x either way REFUTED, else PARTIAL (fewer than 5 seeds: at best
-  PARTIAL). Added after the first haystack records came in (0.76x against 1.51x, inside the
-  band): a median on the other side of 1 from the documented ratio ("faster" measured slower)
-  is at best PARTIAL.
+  PARTIAL). The direction is part of the claim: "x faster" measured slower (a median on the
+  other side of 1 from the documented ratio) is REFUTED, whatever the band says. (An earlier rule
+  made that case PARTIAL; it was added after the haystack records came in, so it was a rule chosen
+  on the data, and is withdrawn: docs/VERDICTS.md.)
 * memory on this CPU (``_lower_bound``): the tensor bytes we count are a lower bound of the
   scripts' ``torch.cuda.max_memory_allocated`` (every counted tensor is live at once on the
   device too). Ours more than 2x the documented figure: REFUTED (the device peak cannot be below
@@ -34,8 +35,17 @@ import pandas as pd
 
 from .checks.accuracy import CHANCE_MARGIN, t95
 from .data import col, num
-from .evidence import (CONFIRMED, NOT_MEASURED, NOT_SUPPORTED, PARTIAL, REFUTED, Evidence, merge,
-                       nm, show)
+from .evidence import (
+    CONFIRMED,
+    NOT_MEASURED,
+    NOT_SUPPORTED,
+    PARTIAL,
+    REFUTED,
+    Evidence,
+    merge,
+    nm,
+    show,
+)
 
 MIN_SEEDS = 5
 ACC_TOL = 0.05         # accuracy tolerance: 5 points
@@ -106,9 +116,9 @@ def ratio_verdict(values, documented: float) -> str:
         return NOT_MEASURED
     med = statistics.median(v)
     q = med / documented
+    if (med - 1) * (documented - 1) < 0:
+        return cap(REFUTED, len(v))   # "x faster" measured slower: the claim's own direction fails
     verdict = CONFIRMED if 0.5 <= q <= 2 else REFUTED if (q > 10 or q < 0.1) else PARTIAL
-    if verdict == CONFIRMED and (med - 1) * (documented - 1) < 0:
-        verdict = PARTIAL      # "x faster" with ours on the other side of 1: the direction fails
     return cap(verdict, len(v))
 
 
@@ -180,7 +190,7 @@ def _ratio(piece: str, df, metric: str, documented: float, what: str) -> Evidenc
                "median": f"{med:.2f}x", "per_seed": _per_seed(rows, vals, lambda v: f"{v:.2f}x")}
     notes = ["rule: median over seeds within 0.5x..2x of the documented ratio CONFIRMED, beyond "
              f"10x REFUTED, else PARTIAL; < {MIN_SEEDS} seeds at best PARTIAL; a median on the "
-             "other side of 1 from the documented ratio at best PARTIAL"]
+             "other side of 1 from the documented ratio REFUTED (the direction is the claim)"]
     return Evidence(verdict, text, [summary] + show(rows, [metric]), None, notes, med, "x",
                     ratio=med / documented)
 
@@ -305,7 +315,9 @@ def check_proof_T(T: int):
     def check(df) -> Evidence:
         """test_proof_infinite_seq.py at one length: each arm's accuracy (30 untrained models,
         one draw each, per seed) against the table (``_accuracy``, 5 points), all three must
-        hold; the text says whether the arms sit at chance (then 'RTRL wins' is uninformative)."""
+        hold. Where every arm's 95% interval holds chance, the table is the noise of untrained
+        models: a cell neither reproduces nor fails, so the verdict is NOT SUPPORTED (declared
+        with the chance rule, before the cell-by-cell comparison is read)."""
         parts = [_accuracy("proof_untrained_trials", df, f"metrics.acc_{arm}_T{T}", doc,
                            f"T={T} {ARM_LABEL[arm]} (30 untrained models, before their update)")
                  for arm, doc in zip(ARMS, PROOF_TABLE[T])]
@@ -316,8 +328,9 @@ def check_proof_T(T: int):
             flat = all(interval(num(rows, f"metrics.acc_{a}_T{T}"))[3] <= chance
                        <= interval(num(rows, f"metrics.acc_{a}_T{T}"))[4] for a in ARMS)
             if flat:
-                ev.measured_text += (f"; every arm's interval holds chance ({pct(chance)}): the "
-                                     "models are untrained, so which arm 'wins' is uninformative")
+                ev = Evidence(NOT_SUPPORTED, f"every arm's interval holds chance ({pct(chance)}): the table is the "
+                              "noise of untrained models, so its cells neither reproduce nor fail; "
+                              + ev.measured_text, ev.rows, ev.figure, ev.notes, records=ev.records)
         return ev
     check.__name__ = f"check_proof_T{T}"
     check.__doc__ = check.__doc__
@@ -639,105 +652,50 @@ CHECKS = {
     "rnn_vs_moe_rtrl_128": check_rnn_vs_moe_rtrl_128,
 }
 
-CLAIM_CHECKS = {
-    "002-anbn-bptt-100": _last100,
-    "002-random-66": _first100,
-    "002-sparse-dense-100": check_sparse_dense_100,
-    "002-lr": check_lr,
-    "002-lr-48": check_anbn_classify9_lr1e2,
-    "002-haystack-acc": check_haystack_acc,
-    "002-tree-anbn": check_tree_speed_anbn_10steps,
-    "002-tree-haystack": check_tree_speed_haystack,
-    "002-tree-2-3x": check_tree_range,
-    "002-tree-1.5-2.7x": check_tree_range,
-    "002-bptt-growth": check_demo_memory_advantage,
-    "002-rtrl-0.0005": check_demo_rtrl_constant,
-    "002-rtrl-unchanged": check_demo_rtrl_constant,
-    "002-bptt-100k": check_demo_extrapolated,
-    "002-ratio-10k": check_demo_extrapolated,
-    "002-ratio-100k": check_demo_extrapolated,
-    "003-T32": check_proof_T(32),
-    "003-T64": check_proof_T(64),
-    "003-T128": check_proof_T(128),
-    "003-comparable": check_proof_comparable,
-    "003-128-winner": check_rnn_vs_moe_rtrl_128,
-    "000-table-rtrl-flat": check_benchmark_rtrl_memory,
-    "000-rtrl-80mb": check_benchmark_rtrl_memory,
-    "000-time-ratio": check_benchmark_time_ratio,
-    "000-bptt-linear": check_benchmark_bptt_memory,
-    "000-bptt-oom-1024": check_benchmark_oom_1024,
-    "000-peak-82mb": check_demo_extreme_peak,
-    "000-const-50k": check_demo_extreme_peak,
-    "000-bptt-2500mb": check_demo_extreme_bptt_2500,
-    "000-mem-per-token": check_demo_extreme_per_token,
-    "000-demo-acc-0.25": check_demo_extreme_accuracy,
-    "001-anbn-bptt-95": check_train_anbn_bptt,
-    "001-anbn-rtrl-95": check_train_anbn_rtrl,
-    "000-similar-accuracy": check_train_anbn_similar,
-}
-
 _U = "jmCabrillana/rtrl_moe"
 DOCUMENTED = {
     "anbn_classify9": {
         "figure": "100% on a^n b^n (from 66% random); dense RNN also 100%",
         "script": f"{_U}:quick_verify.py@7f2998d (Test 1; output verify_output.txt)",
-        "claims": ["002-anbn-bptt-100", "002-random-66", "002-sparse-dense-100", "002-lr"],
         "basis": "measured"},
     "anbn_classify9_lr1e2": {
         "figure": "lr 1e-2 stalls near 48%",
-        "script": f"{_U}:test_small_moe.py@7f2998d",
-        "claims": ["002-lr-48", "002-lr"], "basis": "measured"},
+        "script": f"{_U}:test_small_moe.py@7f2998d", "basis": "measured"},
     "haystack8_bptt": {
         "figure": "haystack: BPTT reaches 100%",
-        "script": f"{_U}:verify_haystack.py@81120cf (Phase 1; output haystack_results.txt@7f2998d)",
-        "claims": ["002-haystack-acc"], "basis": "measured"},
+        "script": f"{_U}:verify_haystack.py@81120cf (Phase 1; output haystack_results.txt@7f2998d)", "basis": "measured"},
     "haystack8_rtrl": {
         "figure": "haystack: RTRL reaches 24%",
-        "script": f"{_U}:verify_haystack.py@81120cf (Phase 2; output haystack_results.txt@7f2998d)",
-        "claims": ["002-haystack-acc"], "basis": "measured"},
+        "script": f"{_U}:verify_haystack.py@81120cf (Phase 2; output haystack_results.txt@7f2998d)", "basis": "measured"},
     "proof_untrained_trials": {
         "figure": "T=32/64/128: RNN 23.3/23.3/26.7%, MoE 26.7/16.7/33.3%, RTRL 30.0/33.3/33.3%",
-        "script": f"{_U}:test_proof_infinite_seq.py@8fbb3a3",
-        "claims": ["003-T32", "003-T64", "003-T128", "003-comparable"], "basis": "measured"},
+        "script": f"{_U}:test_proof_infinite_seq.py@8fbb3a3", "basis": "measured"},
     "tree_speed_anbn_10steps": {
         "figure": "segment tree 2.72x faster than full updates (a^n b^n)",
-        "script": f"{_U}:quick_verify.py@7f2998d (Test 2; output verify_output.txt)",
-        "claims": ["002-tree-anbn", "002-tree-2-3x", "002-tree-1.5-2.7x"], "basis": "measured"},
+        "script": f"{_U}:quick_verify.py@7f2998d (Test 2; output verify_output.txt)", "basis": "measured"},
     "tree_speed_haystack": {
         "figure": "segment tree 1.51x faster than full updates (haystack)",
-        "script": f"{_U}:verify_haystack.py@81120cf (Phase 3)",
-        "claims": ["002-tree-haystack", "002-tree-1.5-2.7x"], "basis": "measured"},
+        "script": f"{_U}:verify_haystack.py@81120cf (Phase 3)", "basis": "measured"},
     "demo_memory_advantage": {
         "figure": "BPTT 0.016/0.062/0.250/0.500 MB at T=32..1024, ~4.9/48.8 MB at 10k/100k; "
                   "RTRL 0.0005 MB",
         "script": f"{_U}:demo_memory_advantage.py@81120cf",
-        "claims": ["002-bptt-growth", "002-bptt-100k", "002-ratio-10k", "002-ratio-100k",
-                   "002-rtrl-0.0005", "002-rtrl-unchanged"],
-        "basis": "arithmetic", "basis_of": {"002-rtrl-0.0005": "constant",
-                                            "002-rtrl-unchanged": "constant"}},
+        "basis": "arithmetic"},
     "benchmark_memory_short": {
         "figure": "RTRL ~79 MB flat, BPTT full 84..1124 MB then OOM at 1024, BPTT/RTRL time ~0.9x",
-        "script": f"{_U}:benchmark_memory.py@63335ac",
-        "claims": ["000-table-rtrl-flat", "000-rtrl-80mb", "000-time-ratio", "000-bptt-linear",
-                   "000-bptt-oom-1024"], "basis": "measured"},
+        "script": f"{_U}:benchmark_memory.py@63335ac", "basis": "measured"},
     "demo_extreme_short": {
         "figure": "Peak 82.3 MB at 10,000 and 50,000 tokens; BPTT ~2500 MB; 0.0082 MB/token; "
                   "accuracy 0.250",
         "script": f"{_U}:demo_extreme.py@63335ac",
-        "claims": ["000-peak-82mb", "000-const-50k", "000-bptt-2500mb", "000-mem-per-token",
-                   "000-demo-acc-0.25"],
-        "basis": "measured", "basis_of": {"000-bptt-2500mb": "arithmetic",
-                                          "000-mem-per-token": "arithmetic"}},
+        "basis": "measured"},
     "train_anbn_bptt": {
         "figure": "a^n b^n ~95% in 5K steps (BPTT)",
-        "script": f"{_U}:train_anbn.py@63335ac",
-        "claims": ["001-anbn-bptt-95", "000-similar-accuracy"], "basis": "measured"},
+        "script": f"{_U}:train_anbn.py@63335ac", "basis": "measured"},
     "train_anbn_rtrl": {
         "figure": "a^n b^n ~95% in 5K steps (RTRL)",
-        "script": f"{_U}:train_anbn.py@63335ac",
-        "claims": ["001-anbn-rtrl-95", "000-similar-accuracy"], "basis": "measured"},
+        "script": f"{_U}:train_anbn.py@63335ac", "basis": "measured"},
     "rnn_vs_moe_rtrl_128": {
         "figure": "T=128, 80 steps: RNN 30%, MoE BPTT 20%, RTRL 35% (winner)",
-        "script": f"{_U}:test_rnn_vs_moe_rtrl.py@8fbb3a3",
-        "claims": ["003-128-winner"], "basis": "measured"},
+        "script": f"{_U}:test_rnn_vs_moe_rtrl.py@8fbb3a3", "basis": "measured"},
 }

@@ -5,7 +5,7 @@ Rule, fixed before the data:
 
 * metric: the relative L2 error ``||g - g_bptt|| / ||g_bptt||`` of the whole gradient, float64
   (float32 is shown beside and decides nothing), one point per (arm, length, seed);
-* a claim is about named arms (:data:`CLAIM_ARMS`). CONFIRMED when every float64 point of
+* a claim is about named arms (its entry's ``exactness_check(arms)``). CONFIRMED when every float64 point of
   every one of them is at most 1e-10 ("exact", the conventions' threshold) at every length and
   seed; REFUTED when any of their float64 points exceeds 1e-6; PARTIAL in between (errors
   above rounding but small); NOT MEASURED when an arm has no points and none of the others
@@ -40,12 +40,6 @@ WRONG = 1e-6            # above this a float64 gradient is not the same gradient
 DECIDES = "float64"
 
 DOCS_RTRL = ("sparse-rtrl-readonly", "blockrtrl-sparse")
-#: claim -> the arms it is about
-CLAIM_ARMS: dict[str, tuple[str, ...]] = {
-    "000-exact": DOCS_RTRL,
-    "001-sparse-formula": DOCS_RTRL,
-    "001-exact-recursion": ("rtrl", "blockrtrl-full-fixed"),
-}
 #: what each arm is, for the text
 ARM_TEXT = {
     "rtrl": "dense RTRL (ours)",
@@ -184,12 +178,11 @@ def judge_arms(df: pd.DataFrame, arms, context=("blockrtrl-full", "sparse-rtrl")
                     "relative error")
 
 
-def claim_check(claim_id: str):
-    arms = CLAIM_ARMS[claim_id]
-
+def exactness_check(arms: tuple):
+    """The check a claim entry names for the arms it is about (this module's rule on them)."""
     def check(df) -> Evidence:
         return judge_arms(df, arms)
-    check.__doc__ = f"{claim_id}: the rule of this module on {', '.join(arms)}"
+    check.__doc__ = f"the rule of this module on {', '.join(arms)}"
     return check
 
 
@@ -199,8 +192,6 @@ def check(df) -> Evidence:
 
 
 CHECKS = {PIECE: check}
-#: per claim, the arms it is about (the piece's own check judges the documents' RTRL)
-CLAIM_CHECKS = {cid: claim_check(cid) for cid in CLAIM_ARMS}
 
 _U = "jmCabrillana/rtrl_moe"
 DOCUMENTED = {
@@ -211,7 +202,6 @@ DOCUMENTED = {
         "figure": "exact gradients (no figure; the documents never measured it)",
         "script": f"{_U}:debug_gradients.py@7f2998d (Test 3, per-parameter cosine, no "
                   f"tolerance); BlockRTRL of rtrl_block.py@81120cf, model moe.py@81120cf",
-        "claims": list(CLAIM_ARMS),
         "basis": "measured",
     },
 }

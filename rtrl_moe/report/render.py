@@ -1,7 +1,6 @@
 """Assemble the report context and render it with jinja2 (HTML and Markdown)."""
 from __future__ import annotations
 
-import base64
 import math
 import re
 from dataclasses import dataclass, field
@@ -10,11 +9,22 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from . import as_documented, extras, figures, headline, longrange, targets, targets_upstream, twin
+from . import (
+    as_documented,
+    extras,
+    figures,
+    findings,
+    headline,
+    longrange,
+    targets,
+    targets_upstream,
+    twin,
+)
 from .claims import CLAIMS, Claim
 from .curves import memo
 from .data import col, machine_label, num
 from .evidence import NOT_MEASURED, Evidence
+from .figure_out import FigureOut  # noqa: F401  (re-exported for the section modules)
 from .fmt import fmt_bytes
 from .workload import config_label
 
@@ -34,20 +44,6 @@ COMMANDS = (
     ("regenerate this report from results/", "python -m rtrl_moe.bench report --results results/ --out reports/"),
 )
 VERDICT_CLASS = dict(headline.CLASS)
-
-
-@dataclass
-class FigureOut:
-    kind: str
-    anchor: str
-    title: str
-    caption: str
-    png: bytes
-    path: str          # relative to the report folder (Markdown)
-
-    @property
-    def b64(self) -> str:
-        return base64.b64encode(self.png).decode("ascii")
 
 
 @dataclass
@@ -164,16 +160,61 @@ def not_measured_list(results, df, secs) -> list:
             if not (col(df, "config.kind") == kind).any():
                 items.append((kind, f"no `{kind}` records"))
         bad = df[~col(df, "status").isin(["ok"])]
-        for st, g in bad.groupby(col(bad, "status").astype(str), sort=True):
-            items.append((f"status {st}", f"{len(g)} points: " + ", ".join(sorted(set(
-                f"{a} T={int(b)}" for a, b in zip(col(g, "config.learner"), num(g, "config.seq_len").fillna(-1))))[:12])))
+        kinds = col(bad, "config.kind").fillna("?").astype(str)
+        for (kind, st), g in bad.groupby([kinds, col(bad, "status").astype(str)], sort=True):
+            where = f"{kind} records with status {st}"
+            if kind == "longrange":   # its own section lists each point and why it was not run
+                items.append((where, f"{len(g)} points: see the long-range section"))
+                continue
+            names = sorted({f"{a}" + (f" T={int(b):,}" if b == b else "")
+                            for a, b in zip(col(g, "config.learner").fillna(col(g, "config.protocol")).astype(str),
+                                            num(g, "config.seq_len"))})
+            items.append((where, f"{len(g)} points: " + ", ".join(names[:12])
+                          + (f" and {len(names) - 12} more" if len(names) > 12 else "")))
     for cl, ev in results:
         if ev.verdict == NOT_MEASURED:
             items.append((cl.id, ev.measured_text))
     return items
 
 
-def context(df: pd.DataFrame, loader: str) -> dict:
+REPO = Path(__file__).resolve().parents[2]
+
+
+def scope(df: pd.DataFrame, results_dir, objs: list) -> dict:
+    """What this report read, in one sentence; for a report of any folder but the committed
+    results/, what it is (a local run, which presets) and, for the claims it could decide, the
+    committed report's verdict beside its own (read from the committed reports/claims.json)."""
+    where = Path(results_dir) if results_dir is not None else None
+    files = sorted({str(x).split(":")[0] for x in col(df, "_source").dropna()}) if len(df) else []
+    shown = str(where) if where is not None else "results/"
+    sentence = (f"Every quantitative claim of documents 000-004 (../shared/claims/) set beside {len(df):,} records "
+                f"read from {shown} ({', '.join(files) if files else 'no file'}).")
+    committed = where is None or where.resolve() == (REPO / "results").resolve()
+    out = {"sentence": sentence, "local": "", "compare": []}
+    if committed:
+        return out
+    labels = sorted(set(col(df, "config.label").dropna().astype(str))) if len(df) else []
+    out["local"] = (f"It reads {shown}, not the committed results/: the presets run here "
+                    f"({', '.join(labels[:8]) or 'none'}{' ...' if len(labels) > 8 else ''}) decide only some claims, "
+                    "so most read NOT MEASURED. The committed verdicts, on every preset, are in the repository's "
+                    "reports/REPORT.md.")
+    ref = REPO / "reports" / "claims.json"
+    if ref.is_file():
+        import json
+        try:
+            theirs = {o["id"]: o for o in json.loads(ref.read_text(encoding="utf-8"))}
+        except (ValueError, KeyError, TypeError):
+            theirs = {}
+        for o in objs:
+            t = theirs.get(o["id"])
+            if t is not None and o["on_bench"]["verdict"] != NOT_MEASURED:
+                out["compare"].append({"id": o["id"], "here": o["verdict"], "committed": t.get("verdict", "?"),
+                                       "here_text": headline.clauses(o["on_bench"].get("text", ""), 160),
+                                       "committed_text": headline.clauses(t.get("on_bench", {}).get("text", ""), 160)})
+    return out
+
+
+def context(df: pd.DataFrame, loader: str, results_dir=None) -> dict:
     results = evaluate(df)
     secs = sections(df)
     fig_anchor = {}
@@ -183,7 +224,7 @@ def context(df: pd.DataFrame, loader: str) -> dict:
     claims = []
     with memo(df):
         for cl, ev in results:
-            obj = twin.claim_object(cl, ev, as_documented.judge(cl.id, df))
+            obj = twin.claim_object(cl, ev, as_documented.judge(cl, df))
             claims.append({"obj": obj, **twin.display(obj), "id": cl.id, "anchor": f"claim-{cl.id}",
                            "source": cl.source, "quote": cl.quote, "also": list(cl.also),
                            "documented": cl.documented, "reading": cl.reading, "measured": cl.measured,
@@ -195,12 +236,20 @@ def context(df: pd.DataFrame, loader: str) -> dict:
     ponder_claims = extras.ponder_claims(df)
     objs = [c["obj"] for c in claims] + ponder_claims
     plain = {c["id"]: c["documented"] for c in claims}
+    lr = longrange.section(df)
+    section_findings = [fn(df) for fn in (getattr(longrange, "finding", None), getattr(extras, "ponder_finding", None))
+                        if fn is not None]
+    found = findings.build(objs, section_findings, {cl.id: cl.finding for cl, _ in results if cl.finding})
+    stale = findings.stale_summary(objs)
     return {"header": header(df), "loader": loader, "commands": COMMANDS, "empty": len(df) == 0,
+            "findings": found, "bars": findings.verdict_bars(objs), "stale": stale,
+            "scope": scope(df, results_dir, objs),
+            "readme_findings": findings.readme_block(found, headline.tally_sentence(objs), stale),
             "ponder": ponder_claims, "frontier": extras.frontier_section(df),
             "ponder_frontier": extras.ponder_frontier_section(df),
             "ponder_pretrained": extras.ponder_pretrained_section(df),
             "phases": extras.phases_section(df),
-            "longrange": longrange.section(df),
+            "longrange": lr,
             "claims": claims, "claims_json": twin.dumps(objs),
             "counts": headline.tally(objs), "n_claims": len(objs), "tally": headline.tally_sentence(objs),
             "verdicts": headline.HEADLINE_VERDICTS, "vclass": VERDICT_CLASS,
@@ -212,26 +261,15 @@ def context(df: pd.DataFrame, loader: str) -> dict:
 
 
 def caveats(df: pd.DataFrame) -> list[str]:
-    """What a reader must know before trusting a row: said from the records, not assumed."""
+    """What a reader must know before trusting a row, said from the records, in three sentences."""
     cuda = bool(len(df)) and (col(df, "config.device").fillna("cpu").astype(str) == "cuda").any()
-    upstream = bool(len(df)) and (col(df, "config.kind").astype(str) == "protocol").any()
     return [
-        ("GPU and CPU records both present: each row says which device its records come from" if cuda else
-         "CPU only: no GPU record in results/, so every figure the documents measured with "
-         "torch.cuda.max_memory_allocated is compared with its nearest CPU metric"),
-        "memory: tensor_bytes_peak (exact count of what the learner holds) is the bench's metric; rss_peak "
-        "(process resident memory) is shown beside it; the documents' MB figures are CUDA allocator or "
-        "process figures from another machine",
-        "a re-implementation: rtrl_moe is written from the documents and a reading of the upstream code, not "
-        "the authors' code; 'on the bench' verdicts rest on our model of the documents' config, "
-        "'as documented' ones on the document's own protocol",
-        ("the `upstream` variant (rtrl_moe.UpstreamMoE, docs/UPSTREAM.md) follows upstream's model "
-         "structure and parameter count; the protocols preset runs the documents' experiments on it"
-         if upstream else "no protocol records in results/: every 'as documented' verdict that needs a "
-                          "re-run of a document's script is NOT MEASURED (arithmetic figures are recomputed)"),
-        "NOT REPRODUCED ON THE BENCH: refuted on our re-implementation only, never a refutation of the "
-        "authors' code; REFUTED: refuted under the document's own protocol, or by arithmetic that holds "
-        "of any implementation",
+        ("GPU and CPU records both present; each row says which device it rests on." if cuda else
+         "CPU only: the documents' GPU memory figures are set beside their nearest CPU metric (exact tensor bytes, "
+         "with RSS beside)."),
+        "rtrl_moe is a re-implementation from the documents and a reading of upstream's code, not the authors' code.",
+        "The plain-words column quotes the documents' figures as written; the rules read their MB as MiB and the "
+        "evidence shows every figure in binary units (KiB, MiB, GiB).",
     ]
 
 
@@ -261,3 +299,49 @@ def environment() -> jinja2.Environment:
 def render(ctx: dict) -> tuple[str, str]:
     env = environment()
     return env.get_template("report.html.j2").render(**ctx), env.get_template("report.md.j2").render(**ctx)
+
+
+def write_readme_findings(readme: Path, block: str) -> bool:
+    """Put the report's findings between the README's markers (the same text as FINDINGS.md);
+    False when the README has no markers (then it is left alone)."""
+    from .findings import README_BEGIN, README_END
+    text = readme.read_text(encoding="utf-8")
+    a, b = text.find(README_BEGIN), text.find(README_END)
+    if a < 0 or b < a:
+        return False
+    new = text[:a] + block.rstrip("\n") + text[b + len(README_END):]
+    if new != text:
+        readme.write_text(new, encoding="utf-8", newline="\n")
+    return True
+
+
+def build(results_dir, out_dir) -> dict:
+    """Render the report of results_dir into out_dir; returns the paths written and the counts."""
+    from . import data
+
+    results_dir, out_dir = Path(results_dir), Path(out_dir)
+    df, loader = data.load(results_dir)
+    ctx = context(df, loader, results_dir)
+    html, md = render(ctx)
+    figdir = out_dir / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    extra = [x["figure"] for x in (ctx["frontier"], ctx["ponder_frontier"], ctx["phases"],
+                                        ctx["longrange"]) if x["figure"] is not None]
+    for f in [f for sec in ctx["sections"] for f in sec.figures] + extra:
+        p = out_dir / f.path
+        p.write_bytes(f.png)
+        written.append(p)
+    keep = {p.resolve() for p in written}
+    for old in sorted(figdir.glob("*.png")):  # figures of an earlier build that this one lacks
+        if old.resolve() not in keep:
+            old.unlink()
+    (out_dir / "index.html").write_text(html, encoding="utf-8", newline="\n")
+    (out_dir / "REPORT.md").write_text(md, encoding="utf-8", newline="\n")
+    (out_dir / "claims.json").write_text(ctx["claims_json"], encoding="utf-8", newline="\n")
+    (out_dir / "FINDINGS.md").write_text(ctx["readme_findings"], encoding="utf-8", newline="\n")
+    if out_dir.resolve() == (REPO / "reports").resolve():
+        write_readme_findings(REPO / "README.md", ctx["readme_findings"])
+    return {"html": out_dir / "index.html", "markdown": out_dir / "REPORT.md", "figures": written,
+            "claims_json": out_dir / "claims.json",
+            "counts": ctx["counts"], "records": ctx["header"]["n"]}

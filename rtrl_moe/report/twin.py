@@ -6,22 +6,8 @@ import json
 import math
 
 from .evidence import NOT_MEASURED
-from .fmt import fmt_bytes
-
-
-def fmt_value(v, unit) -> str:
-    """A figure in its unit, as the report writes it."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "n/a"
-    if unit == "B":
-        return fmt_bytes(v)
-    if unit == "B/token":
-        return f"{fmt_bytes(v)}/token"
-    if unit == "x":
-        return f"{v:,.4g}x"
-    if unit == "fraction":
-        return f"{100 * v:.1f}%"
-    return f"{v:,.4g} {unit or ''}".strip()
+from .fmt import fmt_value
+from .headline import bench_answer, decide, doc_answer
 
 
 def _num(v):
@@ -61,24 +47,27 @@ def claim_object(cl, ev, as_doc=None) -> dict:
     if doc and meas and meas["unit"] != doc["unit"]:   # one unit or none: never compare across units
         meas = None
     ratio = _num(ev.ratio) if doc and meas else None
-    stale, why = stale_of(ev.records)
+    stale, why = stale_of(list(ev.records) + [r for r in as_doc.records if isinstance(r, dict)])
     return {"id": cl.id, "source": cl.source, "quote": cl.quote, "documented": doc, "measured": meas,
             "ratio": ratio, "rule": rule.as_text() if rule else cl.test,
             "workload": cl.workload.as_dict() if cl.workload else None,
             "records": [{"record": r["record"], "run_id": r["run_id"], "commit": r["commit"],
                          "stale": r["stale"], "stale_reason": r["stale_reason"]} for r in ev.records],
             "stale": stale, "stale_reason": why, **two_verdicts(as_doc.as_dict(), {
-                "verdict": ev.verdict, "text": ev.measured_text}, cl.id)}
+                "verdict": ev.verdict, "text": ev.measured_text}, cl.id, cl.structural, cl.differs)}
 
 
-def two_verdicts(as_doc: dict, on_bench: dict, claim_id: str) -> dict:
-    """The fields a claim object adds for its two verdicts (one shape for every document)."""
-    from .headline import decide, short
-    verdict, why, side = decide(as_doc["verdict"], on_bench["verdict"], claim_id)
-    quoted = {"bench": on_bench["text"], "documented": as_doc["text"]}.get(side)
-    if quoted and (side == "documented" or on_bench["verdict"] != NOT_MEASURED):
-        why = f"{why}: {short(quoted)}"
-    return {"as_documented": as_doc, "on_bench": on_bench, "verdict": verdict, "why": why}
+def two_verdicts(as_doc: dict, on_bench: dict, claim_id: str = "", structural: str = "", differs: str = "") -> dict:
+    """The fields a claim object adds for its two verdicts (one shape for every document): each
+    side's answer in words with its own evidence, and the joined verdict with the rule's clause.
+    A side's answer quotes only that side's figures; ``differs`` (how the bench's experiment
+    differs from the document's) goes with the bench's answer where the two disagree."""
+    basis = as_doc.get("basis", "measured")
+    verdict, why, _ = decide(as_doc["verdict"], on_bench["verdict"], structural, basis)
+    ad = dict(as_doc, answer=doc_answer(as_doc["verdict"], basis))
+    ob = dict(on_bench, answer=bench_answer(on_bench["verdict"]),
+              differs=differs if differs and on_bench["verdict"] != as_doc["verdict"] else "")
+    return {"as_documented": ad, "on_bench": ob, "verdict": verdict, "why": why}
 
 
 def display(obj: dict) -> dict:

@@ -1,5 +1,6 @@
 import sys
 
+from .. import argtypes
 from .cli import main
 
-sys.exit(main())
+sys.exit(argtypes.run_main(main))

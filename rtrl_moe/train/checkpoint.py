@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .cli import UsageError
+from .errors import UsageError
 
 CHECKPOINT_FORMAT = 1
 

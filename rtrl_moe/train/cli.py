@@ -1,17 +1,18 @@
-"""The flags of ``python -m rtrl_moe train``; every bad one ends as one ``error:`` line, exit 2."""
+"""The flags of ``python -m rtrl_moe train``; every bad one ends as one ``error:`` line, exit 2,
+and a failure outside the run's control (a disk that fills) as one line, exit 1
+(rtrl_moe/argtypes.py states the convention)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .. import argtypes
 from ..build import SpecError
 from ..tasks import TASKS
+from .errors import UsageError
+from .loop import build_run, train
 
-
-class UsageError(SpecError):
-    """A bad flag or an impossible configuration: reported as one line, exit status 2."""
+__all__ = ["UsageError", "build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,11 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .loop import build_run, train
     try:
         args = build_parser().parse_args(argv)
         run = build_run(args)
     except SpecError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return train(run)
+        return argtypes.usage_error(str(e))
+    try:
+        return train(run)
+    except OSError as e:   # the log or checkpoint could be written at the start, not now
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        return argtypes.failure(f"{argtypes.os_reason(e)}{where}; the last checkpoint "
+                                f"({run.checkpoint}) holds what finished")

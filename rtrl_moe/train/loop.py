@@ -13,7 +13,7 @@ import torch
 
 from .. import build
 from .checkpoint import load_checkpoint, save_checkpoint
-from .cli import UsageError
+from .errors import UsageError
 from .log import MetricsLog, NoBar, cuda_peak_bytes, progress_line, rss_peak_bytes
 
 try:  # a progress bar is a nicety: without tqdm the run still logs lines

@@ -6,7 +6,14 @@ import pytest
 from report_testlib import CLAIMS_DIR
 
 from rtrl_moe.report.claims import CLAIMS, SOURCES
-from rtrl_moe.report.evidence import CONFIRMED, NOT_MEASURED, NOT_SUPPORTED, PARTIAL, REFUTED, VERDICTS
+from rtrl_moe.report.evidence import (
+    CONFIRMED,
+    NOT_MEASURED,
+    NOT_SUPPORTED,
+    PARTIAL,
+    REFUTED,
+    VERDICTS,
+)
 
 # the verdict each claim must give on tests/report/fixtures/results (see synth.py for the data); 003's
 # three arms sit at the fixture's chance (25%), so its comparisons are NOT SUPPORTED

@@ -10,8 +10,15 @@ from report_testlib import evidence, load_records, measure
 
 from rtrl_moe.report.checks import accuracy_level
 from rtrl_moe.report.curves import AmbiguousLearner, curves, pick
-from rtrl_moe.report.evidence import (CONFIRMED, NOT_SUPPORTED, PARTIAL, REFUTED, VERDICTS, Evidence,
-                                      combine)
+from rtrl_moe.report.evidence import (
+    CONFIRMED,
+    NOT_SUPPORTED,
+    PARTIAL,
+    REFUTED,
+    VERDICTS,
+    Evidence,
+    combine,
+)
 
 MiB = 2 ** 20
 

@@ -3,6 +3,7 @@ arms are exact in float64, REFUTED when one point is wrong, PARTIAL in between, 
 decides nothing."""
 from rtrl_moe.records import append_record, make_record
 from rtrl_moe.report import protocol_exactness as pe
+from rtrl_moe.report.claims import CLAIMS
 from rtrl_moe.report.data import load
 from rtrl_moe.report.evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED
 
@@ -29,6 +30,11 @@ def frame(tmp_path, per_seed, piece=pe.PIECE):
     return df
 
 
+#: the exactness claims' own checks, from their entries (claims/d000.py, d001.py)
+CLAIM_CHECKS = {cl.id: cl.protocol_check for cl in CLAIMS if cl.id in ("000-exact", "001-sparse-formula",
+                                                                      "001-exact-recursion")}
+
+
 def errors(value=1e-16, **override):
     e = {(a, dt, T): value for a in ARMS for dt in ("float64", "float32") for T in (1, 4, 16)}
     for (a, dt, T), v in override.get("points", {}).items():
@@ -38,7 +44,7 @@ def errors(value=1e-16, **override):
 
 def test_exact_arms_confirm_every_claim(tmp_path):
     df = frame(tmp_path, [errors() for _ in range(5)])
-    for cid, check in pe.CLAIM_CHECKS.items():
+    for cid, check in CLAIM_CHECKS.items():
         ev = check(df)
         assert ev.verdict == CONFIRMED, (cid, ev.measured_text)
         assert ev.value <= 1e-10
@@ -48,29 +54,29 @@ def test_exact_arms_confirm_every_claim(tmp_path):
 def test_one_wrong_point_of_the_documents_rtrl_refutes_its_claims_only(tmp_path):
     bad = errors(points={("sparse-rtrl-readonly", "float64", 16): 0.2})
     df = frame(tmp_path, [errors(), bad, errors()])
-    assert pe.CLAIM_CHECKS["000-exact"](df).verdict == REFUTED
-    assert pe.CLAIM_CHECKS["001-sparse-formula"](df).verdict == REFUTED
+    assert CLAIM_CHECKS["000-exact"](df).verdict == REFUTED
+    assert CLAIM_CHECKS["001-sparse-formula"](df).verdict == REFUTED
     assert pe.CHECKS[pe.PIECE](df).verdict == REFUTED
     # the dense recursion is another arm: still exact
-    assert pe.CLAIM_CHECKS["001-exact-recursion"](df).verdict == CONFIRMED
+    assert CLAIM_CHECKS["001-exact-recursion"](df).verdict == CONFIRMED
 
 
 def test_the_documents_assembly_alone_refutes_000(tmp_path):
     df = frame(tmp_path, [errors(points={("blockrtrl-sparse", "float64", 1): 0.87})])
-    assert pe.CLAIM_CHECKS["000-exact"](df).verdict == REFUTED
+    assert CLAIM_CHECKS["000-exact"](df).verdict == REFUTED
 
 
 def test_errors_above_rounding_but_small_are_partial(tmp_path):
     df = frame(tmp_path, [errors(points={("rtrl", "float64", 4): 1e-8})])
-    assert pe.CLAIM_CHECKS["001-exact-recursion"](df).verdict == PARTIAL
+    assert CLAIM_CHECKS["001-exact-recursion"](df).verdict == PARTIAL
 
 
 def test_float32_decides_nothing_and_context_arms_decide_nothing(tmp_path):
     df = frame(tmp_path, [errors(points={("rtrl", "float32", 16): 0.5,
                                          ("blockrtrl-full", "float64", 16): 0.5,
                                          ("sparse-rtrl", "float64", 4): 0.5})])
-    assert pe.CLAIM_CHECKS["001-exact-recursion"](df).verdict == CONFIRMED
-    assert pe.CLAIM_CHECKS["000-exact"](df).verdict == CONFIRMED
+    assert CLAIM_CHECKS["001-exact-recursion"](df).verdict == CONFIRMED
+    assert CLAIM_CHECKS["000-exact"](df).verdict == CONFIRMED
 
 
 def test_missing_records_or_arms_are_not_measured(tmp_path):
@@ -78,13 +84,13 @@ def test_missing_records_or_arms_are_not_measured(tmp_path):
         == NOT_MEASURED
     only_rtrl = {k: v for k, v in errors().items() if k[0] == "rtrl"}
     df = frame(tmp_path / "b", [only_rtrl])
-    assert pe.CLAIM_CHECKS["000-exact"](df).verdict == NOT_MEASURED
+    assert CLAIM_CHECKS["000-exact"](df).verdict == NOT_MEASURED
     wrong_rtrl_only = {k: 0.3 for k in errors() if k[0] == "sparse-rtrl-readonly"}
     df = frame(tmp_path / "c", [wrong_rtrl_only])
-    assert pe.CLAIM_CHECKS["000-exact"](df).verdict == REFUTED     # one arm already wrong
+    assert CLAIM_CHECKS["000-exact"](df).verdict == REFUTED     # one arm already wrong
 
 
-def test_documented_names_the_claims_and_the_script():
+def test_the_claim_entries_name_the_piece_and_the_script():
     d = pe.DOCUMENTED[pe.PIECE]
-    assert set(d["claims"]) == {"000-exact", "001-sparse-formula", "001-exact-recursion"}
+    assert set(CLAIM_CHECKS) == {cl.id for cl in CLAIMS if pe.PIECE in cl.pieces}
     assert "debug_gradients.py@7f2998d" in d["script"] and d["basis"] == "measured"

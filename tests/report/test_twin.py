@@ -9,7 +9,7 @@ from rtrl_moe.report.twin import stale_of
 
 FIELDS = {"id", "source", "quote", "documented", "measured", "ratio", "verdict", "rule", "workload", "records",
           "stale", "stale_reason", "as_documented", "on_bench", "why"}
-TWO = {"verdict", "basis", "text", "pieces", "script", "records"}
+TWO = {"verdict", "basis", "text", "pieces", "script", "records", "answer"}
 
 
 def test_claims_json_objects(built_report):

@@ -91,14 +91,17 @@ def test_combine_refutes_on_a_refuted_core_part():
 
 def test_records_listed_with_staleness(tmp_path):
     recs = measure(("rtrl", "sparse-rtrl"), label="docs-memory")
-    recs[0]["code"] = {"library": "0" * 12, "harness": "0" * 12}
+    for r in recs:   # rtrl's series measured on other code: one series of its own, every record stale
+        if r["config"]["learner"] == "rtrl":
+            r["code"] = {"library": "0" * 12, "harness": "0" * 12}
     df = load_records(tmp_path, recs)
     ev = evidence("002-rtrl-unchanged", df)
     assert len(ev.records) == len(recs)
     by = {r["record"]: r for r in ev.records}
     first = by["r.jsonl:1"]
     assert first["stale"] is True and "library" in first["stale_reason"]
-    assert by["r.jsonl:2"]["stale"] is None
+    other = [r for r in ev.records if r["stale"] is not True]
+    assert other and all(r["stale"] is None for r in other)   # no versions, no fingerprint: unknown
 
 
 def test_synth_labels_match_the_docs_preset():

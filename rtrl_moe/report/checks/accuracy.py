@@ -9,7 +9,17 @@ import numpy as np
 import pandas as pd
 
 from ..data import col, model_field, num, select
-from ..evidence import CONFIRMED, MAX_ROWS, NOT_MEASURED, NOT_SUPPORTED, PARTIAL, REFUTED, Evidence, nm, show
+from ..evidence import (
+    CONFIRMED,
+    MAX_ROWS,
+    NOT_MEASURED,
+    NOT_SUPPORTED,
+    PARTIAL,
+    REFUTED,
+    Evidence,
+    nm,
+    show,
+)
 from ..fmt import fmt_pct
 
 MIN_SEEDS = 3              # accuracy claims need this many seeds for a spread

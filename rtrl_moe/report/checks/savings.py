@@ -120,7 +120,7 @@ def slot_fraction(read=0.5, write=0.5):
         text = "; ".join(f"read {a:.0%}, write {b:.0%} of the slots" for a, b in got) + f" in {len(d)} records"
         return Evidence(CONFIRMED if ok else REFUTED, text, show(d.head(3), ()), None,
                         [f"documented: read {read:.0%}, write {write:.0%}; what that sparsity saves in compute is "
-                         "003-0.25x's claim"])
+                         "the 0.25x FLOP claim's (003)"])
     return check
 
 
@@ -172,5 +172,5 @@ def computes_less(sparse="sparse-rtrl", dense="rtrl", field=SENS_NS):
         r = float((m["va"] / m["vb"]).median())
         v = CONFIRMED if r < 1 else REFUTED
         return Evidence(v, f"{sparse}/{dense} {field.split('.')[-1]}: median {r:.3g}x over {len(m)} pairs",
-                        show(rows, (field,)), "time", [f"less compute = the median ratio below 1x"], r, "x")
+                        show(rows, (field,)), "time", ["less compute = the median ratio below 1x"], r, "x")
     return check

@@ -4,8 +4,13 @@ from __future__ import annotations
 import synth
 from report_testlib import evidence, load_records, measure
 
-from rtrl_moe.report.checks.savings import (fails_where_rtrl_runs, memory_savings, same_training_as_bptt,
-                                            slot_fraction, trials_arithmetic)
+from rtrl_moe.report.checks.savings import (
+    fails_where_rtrl_runs,
+    memory_savings,
+    same_training_as_bptt,
+    slot_fraction,
+    trials_arithmetic,
+)
 from rtrl_moe.report.evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED
 
 
