@@ -14,7 +14,7 @@ LEGEND = ("markers: [stored] an ok record of this point, for the same code, is i
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):          # one line, exit 2
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def _ints(what: str, minimum: int):
@@ -171,8 +171,12 @@ def _point_cmd(a, ap) -> int:
     except ValueError as e:
         ap.error(str(e))
     from rtrl_moe.records import append_record, ensure_appendable
+    from rtrl_moe.records.store import ResultsError
     if a.out:
-        ensure_appendable(a.out)
+        try:
+            ensure_appendable(a.out)
+        except ResultsError as e:
+            ap.error(f"--out {a.out}: {e}")
     from .experiment import run_point
     from .runner import record
     metrics = run_point(point)
@@ -233,7 +237,11 @@ def _dispatch(a, ap) -> int:
     if a.cmd == "point":
         return _point_cmd(a, ap)
     from rtrl_moe.records import ensure_appendable
-    ensure_appendable(a.out)
+    from rtrl_moe.records.store import ResultsError
+    try:
+        ensure_appendable(a.out)
+    except ResultsError as e:         # a usage error: the flag names a place records cannot go
+        ap.error(f"--out {a.out}: {e}")
     from . import runner
     if a.cmd == "kstar":
         runner.ensure_kstar(a.models, a.out)
