@@ -1,219 +1,235 @@
-"""One point of the `longrange` preset, run in this process: train on delayed recall at delay D
-within the token budget, measure memory and time on the way, score held-out episodes.
+"""One long-range point, run in this process, under the protocol of ``protocol`` (issue 30).
 
-The order of one point:
-
-1. build the task, the model (weights from ``torch.manual_seed(seed)``), the learner and Adam;
-   a few discarded gradient steps warm up lazy initialisation (as the bench's prefix warm-up);
-2. **calibration**: the first :data:`~.registry.CALIBRATION_STEPS` training steps, timed. If the
-   whole budget would take longer than the preset's per-point cap, the point stops here after a
-   short accounting pass and says so (``not_run``: the runner stores it as ``skipped``, "not
-   run: over the preset's time budget, est. N s"), with the memory and ms/token it measured;
-3. **accounting**: the next training steps under the bench's tensor trackers
-   (``rtrl_moe.bench.probes.tensors``, called, not changed): autograd's saved tensors through
-   hooks, or, for learners that run torch.func or checkpoint (which refuse or hide the hooks),
-   live tensors through a dispatch mode; ``learner.state_bytes()`` sampled at every step.
-   ``tensor_bytes_peak = params + grads + optimizer state + learner state + saved (or
-   transient) peak``, as in ``rtrl_moe/bench/kinds/step.py``;
-4. the rest of the budget, timed; peak RSS over the whole training (``RssMonitor``);
-5. the held-out score: :data:`~.registry.EVAL_STREAMS` fresh streams of
-   :data:`~.registry.EVAL_EPISODES_PER_STREAM` episodes from the held-out seed, forward only.
-
-Training is ``learner.online(stream, Adam, every)`` (an optimizer step every ``every`` steps of
-the ``B`` parallel streams, the state and sensitivities carried across updates), except for
-full BPTT (``mode="episode"``): one gradient over each batch of aligned episodes, the state
-reset at each episode, an optimizer step per episode. ms/token is training wall time (steps,
-updates, optimizer) per token, over the untracked steps, a token being one step of one stream.
+1. the model (weights from ``torch.manual_seed(seed)``), the learner, Adam at the model's
+   declared rate;
+2. ``n_updates`` optimizer updates. Each draws ``batch`` fresh aligned training episodes at the
+   curriculum's current delay; the episodic arm starts each from the initial state
+   (``Learner.gradient`` resets it), the streaming arm carries the state across. An update
+   whose episodes hold no target takes no optimizer step (:func:`update`). Wall time of the
+   updates after the first (which pays lazy set-up) gives ms/token;
+3. the memory of one update at delay D, not applied: the bench's tensor trackers
+   (``rtrl_moe.bench.probes.tensors``), ``tensor_bytes_peak = params + grads + optimizer state +
+   learner state (its peak, sampled each step) + saved (or transient) tensors``, as
+   ``rtrl_moe/bench/kinds/step.py`` counts them;
+4. held-out accuracy on :data:`~.protocol.EVAL_EPISODES` fresh episodes of the held-out
+   generator, from the initial state, forward only, with its 95% Wilson interval.
 """
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import time
 
 import torch
 
-from .registry import (ACCOUNT_STEPS, CALIBRATION_STEPS, EVAL_EPISODES_PER_STREAM, EVAL_STREAMS,
-                       LR, POINT_CAP_S, STEPS, WARMUP_STEPS, Point, build_model, task_of)
+from .protocol import EVAL_EPISODES, Point, split_label
 
-CURVE_POINTS = 16
-
-
-def _tracker_kind(learner) -> str:
-    return "live" if (learner.uses_torch_func or learner.hides_saved_tensors) else "hooks"
+#: training curve: this many (update, accuracy) marks; every loss is kept up to FULL_LOSSES
+CURVE_POINTS = 32
+FULL_LOSSES = 200
 
 
-class _Stream:
-    """The training stream, counting steps and sampling the learner's state bytes."""
-
-    def __init__(self, task, n_steps, learner, stagger=True):
-        self.it = task.stream(n_steps, "train", stagger=stagger)
-        self.learner = learner
-        self.steps = 0
-        self.sample = False
-        self.state_max = 0
-        self.hits = [0, 0]
-
-    def __iter__(self):
-        for x_t, y_t in self.it:
-            if self.sample:
-                self._sample()
-            self.steps += 1
-            yield x_t, y_t
-
-    def _sample(self):
-        b = int(self.learner.state_bytes())
-        if b > self.state_max:
-            self.state_max = b
+def wilson(correct: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion."""
+    if n <= 0:
+        return math.nan, math.nan
+    p = correct / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, mid - half), min(1.0, mid + half)
 
 
-def evaluate(model, task) -> dict:
-    """Held-out accuracy, forward only, from fresh states."""
-    correct, n = 0, 0
+def build_model(point: Point):
+    import rtrl_moe as rm
+    from rtrl_moe.lru import LRUConfig, RecurrentLRU
+    p = point.proto
+    task = point.task()
+    cfg_cls, model_cls = {"lru": (LRUConfig, RecurrentLRU),
+                          "rnn": (rm.RNNConfig, rm.RecurrentRNN),
+                          "moe": (rm.MoEConfig, rm.RecurrentMoE)}[p.model_type]
+    torch.manual_seed(point.seed)
+    model = model_cls(cfg_cls(d_in=task.d_in, d_out=task.d_out, **p.model))
+    return model.to(device=point.device, dtype=getattr(torch, point.dtype))
+
+
+def make(point: Point, model):
+    from rtrl_moe import make_learner
+    base, k = split_label(point.learner)
+    kwargs = {"k": k} if k is not None else {}
+    if base in ("uoro", "rflo"):
+        kwargs["seed"] = point.seed
+    return make_learner(base, model, **kwargs)
+
+
+def episodes(task, split: str = "train", salt: str = ""):
+    """Aligned episodes, one list of ``(x_t, y_t)`` steps at a time, fresh each time."""
+    E = task.episode_len
+    it = task.stream(10 ** 12, split, stagger=False, salt=salt)
+    while True:
+        yield list(itertools.islice(it, E))
+
+
+def gradient(learner, episode, arm: str) -> dict:
+    """The learner's gradient over one episode: from the initial state (episodic), or carried
+    on from the previous episode's state (streaming)."""
+    if arm == "episodic":
+        return learner.gradient(iter(episode))
+    for x_t, y_t in episode:                # streaming: Learner.online's loop, one window
+        learner._step(x_t, y_t)
+    return learner._finish()
+
+
+def update(learner, optimizer, grads: dict) -> bool:
+    """One optimizer step on ``grads``, only where the window had a target (an Adam step on a
+    zero gradient would still move the weights by its momentum)."""
+    if not learner.stats.get("n_targets"):
+        return False
+    for name, p in learner.model.named_parameters():
+        p.grad = grads[name]
+    optimizer.step()
+    return True
+
+
+def evaluate(model, task, n_episodes: int = EVAL_EPISODES) -> dict:
+    """Held-out accuracy, forward only, on ``n_episodes`` fresh aligned episodes from the
+    initial state."""
     p = next(model.parameters())
+    correct, n = 0, 0
     with torch.no_grad():
-        h = model.init_state(EVAL_STREAMS)
-        for x_t, y_t in task.heldout_stream(EVAL_EPISODES_PER_STREAM, EVAL_STREAMS):
-            logits, h, _ = model.step(x_t.to(p.dtype), h)
+        h = model.init_state(n_episodes)
+        for x_t, y_t in task.heldout_stream(1, n_episodes):
+            logits, h, _ = model.step(x_t.to(device=p.device, dtype=p.dtype), h)
+            y_t = y_t.to(p.device)
             mask = y_t >= 0
             if bool(mask.any()):
                 correct += int((logits.argmax(-1) == y_t)[mask].sum())
                 n += int(mask.sum())
-    return {"heldout_accuracy": correct / n if n else math.nan, "heldout_targets": n}
+    lo, hi = wilson(correct, n)
+    return {"heldout_accuracy": correct / n if n else math.nan, "heldout_correct": correct,
+            "heldout_targets": n, "heldout_ci95": [lo, hi]}
 
 
-def run_point(point: Point, steps: int = STEPS, cap_s: float = POINT_CAP_S) -> dict:
-    from rtrl_moe import make_learner
-    from rtrl_moe.bench.probes.load import LoadMonitor
-    from rtrl_moe.bench.probes.rss import RssMonitor
-    from rtrl_moe.bench.probes.tensors import (LiveTensorTracker, SavedTensorTracker,
-                                               optimizer_state_tensors, unique_bytes)
+class _Sampler:
+    """Walks an episode, sampling the learner's state bytes at every step."""
 
-    torch.set_num_threads(1)
-    task = task_of(point)
-    model = build_model(point.model, task, point.seed)
-    learner = make_learner(point.learner, model, **point.learner_kwargs())
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    params = list(model.parameters())
-    B = task.batch
+    def __init__(self, episode, learner):
+        self.episode, self.learner, self.peak = episode, learner, 0
 
-    # warm-up: a discarded gradient over a few steps of a throwaway (held-out-seeded) stream
-    learner.gradient(task.stream(WARMUP_STEPS, "heldout"))
+    def __iter__(self):
+        for step in self.episode:
+            yield step
+            self.peak = max(self.peak, int(self.learner.state_bytes()))
+
+
+def memory(learner, optimizer, episode, arm: str) -> dict:
+    """Tensor bytes of one update at the point's delay (the gradient is taken, not applied)."""
+    from rtrl_moe.bench.probes.tensors import (
+        LiveTensorTracker,
+        SavedTensorTracker,
+        optimizer_state_tensors,
+        unique_bytes,
+    )
+    params = list(learner.model.parameters())
+    live = learner.uses_torch_func or learner.hides_saved_tensors
     gc.collect()
-    rss = RssMonitor().start()
-    load = LoadMonitor().start()
-
-    stream = _Stream(task, steps, learner, stagger=point.mode == "online")
-    curve: list = []
-    ns_timed, steps_timed = 0, 0
-
-    if point.mode == "online":
-        updates = learner.online(iter(stream), opt, point.every)
-    else:
-        updates = _episodes(learner, opt, stream, task.episode_len)
-
-    mark = max(1, steps // CURVE_POINTS)
-
-    def advance(until: int) -> bool:
-        """Run updates until ``until`` steps are consumed; False once the stream has ended."""
-        for s in updates:
-            if s and s.get("n_targets"):
-                stream.hits[0] += round(s["accuracy"] * s["n_targets"])
-                stream.hits[1] += s["n_targets"]
-            if stream.steps >= (len(curve) + 1) * mark:
-                # [tokens so far, training accuracy on the queries since the last mark, queries]
-                curve.append([stream.steps * B, stream.hits[0] / max(stream.hits[1], 1),
-                              stream.hits[1]])
-                stream.hits = [0, 0]
-            if stream.steps >= until:
-                return True
-        return False
-
-    out: dict = {"tracker": None}
-    # 2. calibration
-    t0 = time.perf_counter_ns()
-    more = advance(min(CALIBRATION_STEPS, steps))
-    cal_ns, cal_steps = time.perf_counter_ns() - t0, stream.steps
-    ns_timed += cal_ns
-    steps_timed += cal_steps
-    per_step_s = cal_ns / 1e9 / max(cal_steps, 1)
-    est_s = per_step_s * steps
-    out["est_train_s"] = est_s
-    over = est_s > cap_s
-
-    # 3. accounting
-    window = ACCOUNT_STEPS if not over else max(point.every, CALIBRATION_STEPS)
-    kind = _tracker_kind(learner)
-    gc.collect()
-    stream.sample = True
-    tracker = (SavedTensorTracker(exclude=params) if kind == "hooks"
-               else LiveTensorTracker(exclude=params))
-    if more:
-        with tracker:
-            more = advance(stream.steps + window)
-    stream.sample = False
-    held = stream.state_max + unique_bytes(p.grad for p in params)
-    transient = int(tracker.peak) if kind == "hooks" else int(max(0, tracker.peak - held))
-    comp = {"tensor_bytes_params": unique_bytes(params),
-            "tensor_bytes_grads": unique_bytes(p.grad for p in params),
-            "tensor_bytes_optimizer": unique_bytes(optimizer_state_tensors(opt)),
-            "tensor_bytes_learner_state": int(stream.state_max)}
-    out.update(comp)
-    out["tensor_bytes_transient_peak"] = transient
-    out["tensor_bytes_method"] = "saved_tensors_hooks" if kind == "hooks" else "dispatch_live"
-    out["tensor_bytes_peak"] = int(sum(comp.values()) + transient)
-    out["tracker"] = kind
-    del tracker
-
-    if over:
-        out["not_run"] = "budget"
-        out["not_run_message"] = (f"not run: over the preset's time budget, est. {est_s:.0f} s "
-                                  f"for {steps * B} tokens (cap {cap_s:.0f} s per point)")
-    else:
-        # 4. the rest, timed
-        t0 = time.perf_counter_ns()
-        s0 = stream.steps
-        if more:
-            advance(steps)
-        for _ in updates:      # the stream's tail (a last partial update)
-            pass
-        ns_timed += time.perf_counter_ns() - t0
-        steps_timed += stream.steps - s0
-    out.update(rss.stop())
-    out.update(load.stop())
-    out["time_per_token_ns"] = ns_timed / max(steps_timed * B, 1)
-    out["ms_per_token"] = out["time_per_token_ns"] / 1e6
-    out["steps_done"] = stream.steps
-    out["tokens_done"] = stream.steps * B
-    out["curve"] = curve
-    if not over:
-        t0 = time.perf_counter()
-        out.update(evaluate(model, task))
-        out["eval_s"] = time.perf_counter() - t0
-    out["chance_accuracy"] = task.chance_accuracy
-    out["n_params"] = int(sum(p.numel() for p in params))
-    out["n_state_params"] = int(sum(p.numel() for n, p in model.named_parameters()
-                                    if n in set(model.state_param_names())))
-    out["H"] = int(model.init_state(1).shape[-1])
-    out["threads"] = torch.get_num_threads()
+    tracker = LiveTensorTracker(exclude=params) if live else SavedTensorTracker(exclude=params)
+    sampler = _Sampler(episode, learner)
+    with tracker:
+        grads = gradient(learner, sampler, arm)
+    g_bytes = unique_bytes(g for g in grads.values())
+    held = sampler.peak + g_bytes
+    out = {"tensor_bytes_params": unique_bytes(params), "tensor_bytes_grads": g_bytes,
+           "tensor_bytes_optimizer": unique_bytes(optimizer_state_tensors(optimizer)),
+           "tensor_bytes_learner_state": int(sampler.peak),
+           "tensor_bytes_transient_peak": int(tracker.peak) if not live
+           else int(max(0, tracker.peak - held)),
+           "tensor_bytes_method": "dispatch_live" if live else "saved_tensors_hooks"}
+    out["tensor_bytes_peak"] = int(sum(out[k] for k in (
+        "tensor_bytes_params", "tensor_bytes_grads", "tensor_bytes_optimizer",
+        "tensor_bytes_learner_state", "tensor_bytes_transient_peak")))
     return out
 
 
-def _episodes(learner, opt, stream, episode_len):
-    """Full BPTT over aligned episodes: a gradient and an optimizer step per episode."""
-    it = iter(stream)
-    while True:
-        chunk = []
-        for x_t, y_t in it:
-            chunk.append((x_t, y_t))
-            if len(chunk) == episode_len:
-                break
-        if not chunk:
-            return
-        grads = learner.gradient(iter(chunk))
-        for name, p in learner.model.named_parameters():
-            p.grad = grads[name]
-        opt.step()
-        yield learner.stats
-        if len(chunk) < episode_len:
-            return
+def train(point: Point, model, learner, optimizer, log=None) -> dict:
+    """The point's updates; returns what they measured (curve, time, steps)."""
+    cur = point.proto.curriculum
+    D = point.delay
+    delay = cur.first(D)
+    stream = episodes(point.task(delay), salt="" if delay == D else f"stage-{delay}")
+    hits: list = []                        # per-update training accuracy, for the curriculum
+    losses, curve, stages = [], [], [[0, delay]]
+    n_up = point.n_updates
+    mark = max(1, n_up // CURVE_POINTS)
+    stepped = skipped = 0
+    tokens_timed, ns_timed = 0, 0
+    window = [0, 0]
+    for u in range(n_up):
+        episode = next(stream)
+        t0 = time.perf_counter_ns()
+        grads = gradient(learner, episode, point.arm)
+        did = update(learner, optimizer, grads)
+        if point.device != "cpu":
+            torch.cuda.synchronize()
+        dt = time.perf_counter_ns() - t0
+        if u > 0:                                  # the first update pays lazy set-up
+            ns_timed += dt
+            tokens_timed += len(episode) * point.n_batch
+        stepped += did
+        skipped += not did
+        st = learner.stats
+        losses.append(st.get("loss"))
+        if st.get("n_targets"):
+            acc = st["accuracy"]
+            hits.append(acc)
+            window[0] += acc * st["n_targets"]
+            window[1] += st["n_targets"]
+        if (u + 1) % mark == 0 or u + 1 == n_up:
+            curve.append([u + 1, delay, window[0] / max(window[1], 1)])
+            window = [0, 0]
+            if log:
+                log(f"  update {u + 1}/{n_up} D_train={delay} acc={curve[-1][2]:.3f}")
+        if (cur.start is not None and delay < D and len(hits) >= cur.window
+                and sum(hits[-cur.window:]) / cur.window >= cur.threshold):
+            delay = min(2 * delay, D)
+            stream = episodes(point.task(delay), salt="" if delay == D else f"stage-{delay}")
+            hits = []
+            stages.append([u + 1, delay])
+    out = {"updates_done": stepped + skipped, "optimizer_steps": stepped,
+           "updates_without_target": skipped, "curve": curve, "curriculum_stages": stages,
+           "final_train_delay": delay, "tokens_timed": tokens_timed,
+           "ms_per_token": ns_timed / 1e6 / max(tokens_timed, 1)}
+    if n_up <= FULL_LOSSES or point.role == "equivalence":
+        out["losses"] = losses
+    return out
+
+
+def run_point(point: Point, log=None) -> dict:
+    from rtrl_moe.bench.probes.load import LoadMonitor
+    from rtrl_moe.bench.probes.rss import RssMonitor
+    torch.set_num_threads(1)
+    if point.device != "cpu" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {point.device} asked for, but CUDA is not available")
+    model = build_model(point)
+    learner = make(point, model)
+    opt = torch.optim.Adam(model.parameters(), lr=point.learning_rate)
+    rss = RssMonitor().start()
+    load = LoadMonitor().start()
+    t0 = time.perf_counter()
+    out = train(point, model, learner, opt, log)
+    out["train_s"] = time.perf_counter() - t0
+    task = point.task()
+    out.update(memory(learner, opt, next(episodes(task, salt="memory")), point.arm))
+    out.update(rss.stop())
+    out.update(load.stop())
+    t0 = time.perf_counter()
+    out.update(evaluate(model, task))
+    out["eval_s"] = time.perf_counter() - t0
+    out["chance"] = out["chance_accuracy"] = task.chance_accuracy
+    params = list(model.parameters())
+    out["n_params"] = int(sum(p.numel() for p in params))
+    out["H"] = int(model.init_state(1).shape[-1])
+    out["threads"] = torch.get_num_threads()
+    out["under_load"] = bool((out.get("load_avg_1m") or 0) > 1.0)
+    return out

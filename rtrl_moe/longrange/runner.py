@@ -1,14 +1,14 @@
-"""Run `longrange` points, each in its own fresh subprocess, into ``results/longrange.jsonl``.
+"""Run long-range points, each in its own fresh subprocess, into a results file (default
+``local/longrange.jsonl``; the committed ``results/longrange-*.jsonl`` only when told, ``--out``).
 
 One record per point (``rtrl_moe.records.make_record``, the conventions' format, with the
-machine, the commit and the fingerprints of the files the point used): ``ok`` with the
-child's metrics; ``skipped`` for a point not run (``metrics.not_run`` says why: ``budget``,
-over the per-point time cap, measured by its own calibration or estimated from the first point
-of its learner; ``waiting``, the lead's final learner code was not there; ``session``, the
-run's total time budget was spent), its message "not run: ..."; ``error`` (the child raised or
-died), ``oom`` (a MemoryError, or killed by SIGKILL, the kernel's OOM killer's signal) and
-``timeout``. A failed point never stops the others. A point already stored as ``ok`` or as
-over budget for the same code fingerprint is skipped, so a stopped run resumes where it was.
+machine, the commit and the fingerprints of the files the point used): ``ok`` with the child's
+metrics; ``skipped`` ("not run: ...", ``metrics.not_run`` says why: ``session``, the run's time
+budget was spent); ``error`` (the child raised or died), ``oom`` (a MemoryError, or SIGKILL, the
+kernel's OOM killer's signal) and ``timeout``. A failed point never stops the others. A point
+stored ``ok`` for the same code fingerprint is not run again, so a stopped run resumes.
+k* (``kstar``) is measured once per (model, constant-memory learner) and stored as its own
+record (``config.arm == "kstar"``) before the points that need it.
 """
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ from pathlib import Path
 from rtrl_moe.records import append_record, code_fingerprints, ensure_appendable, make_record
 from rtrl_moe.records.store import read_records
 
-from .registry import LEARNERS_FINAL, POINT_CAP_S, TIMEOUT_S, Point, model_files
+from .protocol import MODELS, PROTOCOL, TIMEOUT_S, Point, split_label
 
-OWN_FILES = ("longrange/tasks.py", "longrange/registry.py", "longrange/experiment.py")
-RESUMABLE = ("budget",)          # not_run reasons that a rerun would only repeat
+OWN_FILES = ("longrange/tasks.py", "longrange/protocol.py", "longrange/experiment.py",
+             "longrange/kstar.py")
+MODEL_FILES = {"lru": ("lru.py",), "rnn": ("rnn.py",), "moe": ("moe.py",)}
 
 
 def library_files(point: Point) -> list[str]:
@@ -35,7 +36,7 @@ def library_files(point: Point) -> list[str]:
     they import (as ``rtrl_moe.bench.spec.code_of``), and this package's own files."""
     from rtrl_moe import learner_class
     from rtrl_moe.records.provenance import PACKAGE
-    files = list(model_files(point.model))
+    files = list(MODEL_FILES[MODELS[point.model].model_type])
 
     def add(module) -> None:
         f = getattr(module, "__file__", None)
@@ -44,7 +45,7 @@ def library_files(point: Point) -> list[str]:
             if rel not in files:
                 files.append(rel)
 
-    for cls in inspect.getmro(learner_class(point.learner)):
+    for cls in inspect.getmro(learner_class(split_label(point.learner)[0])):
         if cls is object:
             continue
         module = sys.modules[cls.__module__]
@@ -64,22 +65,21 @@ def fingerprint(point: Point) -> dict:
 
 
 def latest(out: Path) -> dict:
-    """``{point_key: record}``, the last record of each longrange point in ``out``."""
+    """``{point_key: record}``, the last record of each long-range point of this protocol."""
     if not out.is_file():
         return {}
     done = {}
     for r in read_records(out):
-        if r.get("config", {}).get("kind") == "longrange":
+        c = r.get("config", {})
+        if c.get("kind") == "longrange" and c.get("protocol") == PROTOCOL:
             done[r.get("point_key")] = r
     return done
 
 
 def settled(rec: dict | None, code: dict) -> bool:
     """A stored record that a rerun of the same code would only repeat."""
-    if rec is None or (rec.get("code") or {}).get("library") != code["library"]:
-        return False
-    return rec["status"] == "ok" or (rec["status"] == "skipped"
-                                     and rec["metrics"].get("not_run") in RESUMABLE)
+    return (rec is not None and rec["status"] == "ok"
+            and (rec.get("code") or {}).get("library") == code["library"])
 
 
 def run_child(point: Point, timeout_s: float) -> tuple:
@@ -96,10 +96,7 @@ def run_child(point: Point, timeout_s: float) -> tuple:
             return "timeout", {}, f"ran past {timeout_s:.0f} s", time.perf_counter() - t0
         wall = time.perf_counter() - t0
         if proc.returncode == 0 and result.is_file():
-            metrics = json.loads(result.read_text())
-            if metrics.get("not_run"):
-                return "skipped", metrics, metrics.pop("not_run_message"), wall
-            return "ok", metrics, None, wall
+            return "ok", json.loads(result.read_text()), None, wall
         err = (proc.stderr or "").strip()
         tail = " | ".join(err.splitlines()[-5:])
         if proc.returncode == -9 or "MemoryError" in err or "out of memory" in err.lower():
@@ -111,75 +108,82 @@ def run_child(point: Point, timeout_s: float) -> tuple:
         return "error", {}, f"{how}: {tail}", wall
 
 
-def _write(out, point, status, metrics, message, code, **extra) -> dict:
-    rec = make_record(config=point.config(), status=status, metrics=metrics, message=message,
-                      point_key=point.key, code=code, **extra)
-    append_record(out, rec)
-    return rec
+def record(point: Point, status, metrics, message=None, **extra) -> dict:
+    return make_record(config=point.config(), status=status, metrics=metrics, message=message,
+                       point_key=point.key, code=fingerprint(point), **extra)
 
 
-def run(points, out, timeout_s: float = TIMEOUT_S, waiting: str = "skip",
-        budget_s: float | None = None, final_flag: str = LEARNERS_FINAL, child=run_child,
-        log=print, rerun: bool = False) -> list[dict]:
+def kstar_key(model: str, learner: str) -> str:
+    return f"longrange|kstar|{model}/{learner}"
+
+
+def stored_kstar(out: Path) -> dict:
+    """``{(model, learner): k}`` from the k* records in ``out``."""
+    ks = {}
+    for key, r in latest(Path(out)).items():
+        c = r["config"]
+        if c.get("arm") == "kstar" and r["status"] == "ok" and r["metrics"].get("kstar"):
+            ks[(c["model_name"], c["learner_label"])] = int(r["metrics"]["kstar"])
+    return ks
+
+
+def ensure_kstar(models, out, log=print) -> dict:
+    """Measure (in this process: tensor bytes are deterministic) and store the k* of every
+    constant-memory learner of ``models`` not stored yet; returns them all."""
+    from . import kstar
+    out = Path(out)
+    have = stored_kstar(out)
+    for m in models:
+        for lab in MODELS[m].constant_memory:
+            if (m, lab) in have:
+                continue
+            p = Point(m, lab, kstar.DELAY, 0, updates=1, role="kstar")
+            t0 = time.perf_counter()
+            metrics = kstar.measure(m, lab)
+            cfg = {**p.config(), "arm": "kstar", "windows": list(kstar.WINDOWS)}
+            rec = make_record(config=cfg, status="ok", metrics=metrics, message=None,
+                              point_key=kstar_key(m, lab), code=fingerprint(p),
+                              wall_s=round(time.perf_counter() - t0, 3))
+            append_record(out, rec)
+            have[(m, lab)] = metrics["kstar"]
+            log(f"k*      {m}/{lab}: k* = {metrics['kstar']} ({metrics['learner_bytes']} B; "
+                f"tbptt {metrics['bytes_per_window_step']:.0f} B a step of window)")
+    return have
+
+
+def run(points, out, timeout_s: float = TIMEOUT_S, budget_s: float | None = None,
+        child=run_child, log=print, rerun: bool = False) -> list[dict]:
     """Run every point not already settled in ``out``; append a record per point.
-
-    ``waiting``: what to do with a learner the lead is rewriting while ``final_flag`` does not
-    exist: ``skip`` (leave it for a later run), ``record`` (store it as not run), ``run``.
     ``budget_s``: once this much wall time is spent, the remaining points are stored as not
-    run (``session``) instead of started. ``rerun``: run the points again even where a record
-    settles them (and measure each learner's cost afresh): the new record supersedes the old,
-    which stays in the file."""
-    if waiting not in ("skip", "record", "run"):
-        raise ValueError(f"waiting must be skip, record or run, got {waiting!r}")
+    run (``session``). ``rerun``: run them again even where a record settles them."""
     out = ensure_appendable(out)
     done = {} if rerun else latest(out)
-    over: dict = {}                    # family -> (estimate s, key) measured over the cap
-    for r in done.values():
-        m = r.get("metrics") or {}
-        if m.get("not_run") == "budget" and not m.get("estimated_from"):
-            fam = r["config"]["model_type"] + "/" + r["config"]["learner_label"]
-            over[fam] = (m.get("est_train_s"), r["point_key"], (r.get("code") or {}).get("library"))
     written: list[dict] = []
     t_start = time.perf_counter()
-    for point in points:
+    ran_s: list = []
+    for i, point in enumerate(points):
         code = fingerprint(point)
         if settled(done.get(point.key), code):
             log(f"skip    {point.key} (stored, same code)")
             continue
-        if point.waits and waiting != "run" and not Path(final_flag).exists():
-            if waiting == "skip":
-                log(f"wait    {point.key} ({final_flag} does not exist yet)")
-                continue
-            written.append(_write(out, point, "skipped", {"not_run": "waiting"},
-                                  f"not run: the lead's final learner code ({final_flag}) did "
-                                  f"not exist when the preset ran", code))
-            log(f"skipped {point.key} (waiting)")
-            continue
-        fam = over.get(point.family)
-        if fam is not None and fam[2] == code["library"]:
-            est, src, _ = fam
-            written.append(_write(out, point, "skipped",
-                                  {"not_run": "budget", "est_train_s": est,
-                                   "estimated_from": src},
-                                  f"not run: over the preset's time budget, est. {est:.0f} s "
-                                  f"(cap {POINT_CAP_S:.0f} s per point; estimated from {src})",
-                                  code))
-            log(f"skipped {point.key} (over budget, from {src})")
-            continue
         if budget_s is not None and time.perf_counter() - t_start > budget_s:
-            written.append(_write(out, point, "skipped", {"not_run": "session"},
-                                  f"not run: the run's total time budget ({budget_s:.0f} s) "
-                                  f"was spent", code))
+            rec = record(point, "skipped", {"not_run": "session"},
+                         f"not run: the run's time budget ({budget_s:.0f} s) was spent")
+            append_record(out, rec)
+            written.append(rec)
             log(f"skipped {point.key} (session budget)")
             continue
         status, metrics, message, wall = child(point, timeout_s)
-        rec = _write(out, point, status, metrics, message, code, wall_s=round(wall, 3),
+        rec = record(point, status, metrics, message, wall_s=round(wall, 3),
                      timeout_s=timeout_s)
+        append_record(out, rec)
         written.append(rec)
-        if metrics.get("not_run") == "budget":
-            over[point.family] = (metrics.get("est_train_s"), point.key, code["library"])
+        ran_s.append(wall)
         acc = metrics.get("heldout_accuracy")
+        left = len(points) - i - 1
+        eta = sum(ran_s) / len(ran_s) * left
         log(f"{status:7s} {point.key} {wall:.1f}s"
             + (f" acc={acc:.3f}" if isinstance(acc, float) else "")
-            + (f" ({message})" if message else ""))
+            + (f" ({message})" if message else "")
+            + f"  [{left} left, ETA ~{eta / 60:.0f} min at this mean]", )
     return written

@@ -82,13 +82,15 @@ class DelayedRecall:
         return self.delay + 2
 
     def stream(self, n_steps: int, split: str = "train", stagger: bool | None = None,
-               batch: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+               batch: int | None = None, salt: str = "") -> Iterator[tuple[torch.Tensor,
+                                                                        torch.Tensor]]:
         """``n_steps`` steps of ``batch`` (default ``self.batch``) parallel streams.
         ``stagger`` (default: True in training, False held out) starts each stream at a random
-        step of an episode; an episode entered after its symbol has no scored query."""
+        step of an episode; an episode entered after its symbol has no scored query. ``salt``
+        gives a stream of its own within the split (a curriculum stage, a memory probe)."""
         if n_steps < 0:
             raise ValueError(f"n_steps must be >= 0, got {n_steps}")
-        g = split_generator(self.seed, split, "delayed-recall")
+        g = split_generator(self.seed, split, "delayed-recall" + (f"|{salt}" if salt else ""))
         B = self.batch if batch is None else int(batch)
         stagger = split == "train" if stagger is None else stagger
         E = self.episode_len

@@ -1,89 +1,113 @@
-"""The long-range section: the thesis judgement comes out each way on synthetic records."""
+"""The long-range section: the thesis rule flips each way on synthetic records; the section
+renders; a point not run shows no accuracy."""
 import json
 
-from rtrl_moe.longrange import registry
+from rtrl_moe.longrange import protocol
+from rtrl_moe.longrange.protocol import Point
 from rtrl_moe.records import make_record
 from rtrl_moe.report import data, longrange
 
 MACHINE = {"machine_id": "m", "cpu": "x", "cores": 2}
+GIT = {"commit": "c", "dirty": False}
 
 
-def rec(model, learner, D, seed, acc, mem, status="ok", k=None, **metrics):
-    p = registry.Point(model, learner, D, seed, k)
-    m = {"heldout_accuracy": acc, "tensor_bytes_peak": mem, "chance_accuracy": 0.125,
-         "ms_per_token": 0.01, "rss_peak": 1000, **metrics}
-    if status != "ok":
-        m = {"not_run": "budget", **metrics}
+def rec(model, learner, D, seed, acc, status="ok", mem=1000):
+    p = Point(model, learner, D, seed)
+    m = {"heldout_accuracy": acc, "heldout_correct": round(acc * 256), "heldout_targets": 256,
+         "tensor_bytes_peak": mem, "chance": 0.125, "ms_per_token": 0.01,
+         "load_avg_1m": 0.5} if status == "ok" else {"not_run": "session"}
     return make_record(config=p.config(), status=status, metrics=m, point_key=p.key,
-                       machine=MACHINE, git={"commit": "c", "dirty": False},
-                       message=None if status == "ok" else "not run: over")
+                       machine=MACHINE, git=GIT,
+                       message=None if status == "ok" else "not run: budget spent")
+
+
+def kstar(model, learner, k):
+    p = Point(model, learner, 16, 0, updates=1, role="kstar")
+    return make_record(config={**p.config(), "arm": "kstar"}, status="ok",
+                       metrics={"kstar": k, "learner_bytes": 1000.0,
+                                "bytes_per_window_step": 100.0},
+                       point_key=f"longrange|kstar|{model}/{learner}", machine=MACHINE, git=GIT)
+
+
+def arm(model, learner, accs, seeds=3):
+    return [rec(model, learner, D, s, a) for D, a in accs.items() for s in range(seeds)]
 
 
 def frame(tmp_path, records):
-    (tmp_path / "longrange.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (tmp_path / "longrange-episodic.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in records))
     df, _ = data.load(tmp_path)
     return df
 
 
-def arm(model, learner, accs, mem, k=None, seeds=3):
-    return [rec(model, learner, D, s, a, mem, k=k) for D, a in accs.items() for s in range(seeds)]
+def judge(tmp_path, records, delays=(16, 64)):
+    df = frame(tmp_path, records)
+    return longrange.thesis(longrange.table(df), longrange.kstars(df), {"lru": delays})["lru"]
 
 
-def judge(tmp_path, records):
-    return longrange.thesis(longrange.table(frame(tmp_path, records)))
-
-
-def test_yes_when_a_constant_memory_learner_solves_what_tbptt_cannot(tmp_path):
-    rs = arm("lru", "lru-rtrl", {16: 1.0, 64: 0.95}, 100) + \
-        arm("lru", "tbptt", {16: 1.0, 64: 0.2}, 150, k=16)
+def test_yes_only_where_the_constant_memory_learner_solves_what_its_rival_fails(tmp_path):
+    rs = [kstar("lru", "lru-rtrl", 8)] + arm("lru", "lru-rtrl", {16: 1.0, 64: 0.97}) + \
+        arm("lru", "tbptt-8", {16: 0.13, 64: 0.12})
     th = judge(tmp_path, rs)
-    assert th["verdict"] == "yes" and th["pairs"][0]["at"] == 64
-    assert th["sentence"].startswith("Yes")
+    assert th["answer"] == "yes" and th["pairs"][0]["wins"] == [16, 64]
+    assert "tbptt-8" in th["sentence"]
 
 
-def test_no_when_tbptt_at_the_same_memory_solves_it_too(tmp_path):
-    rs = arm("lru", "lru-rtrl", {16: 1.0, 64: 0.95}, 100) + \
-        arm("lru", "tbptt", {16: 1.0, 64: 0.93}, 150, k=64)
-    assert judge(tmp_path, rs)["verdict"] == "no"
+def test_rival_solving_too_flips_it_away_from_yes(tmp_path):
+    rs = [kstar("lru", "lru-rtrl", 8)] + arm("lru", "lru-rtrl", {16: 1.0, 64: 0.97}) + \
+        arm("lru", "tbptt-8", {16: 0.95, 64: 0.93})
+    assert judge(tmp_path, rs)["answer"] in ("no", "undecided")
 
 
-def test_a_tbptt_with_much_more_memory_does_not_count(tmp_path):
-    rs = arm("lru", "lru-rtrl", {16: 1.0, 64: 0.95}, 100) + \
-        arm("lru", "tbptt", {16: 1.0, 64: 0.99}, 1000, k=256) + \
-        arm("lru", "tbptt", {16: 0.3, 64: 0.2}, 150, k=16)
-    assert judge(tmp_path, rs)["verdict"] == "yes"
+def test_no_when_the_learner_fails_every_delay_beyond_its_rivals_reach(tmp_path):
+    rs = [kstar("lru", "lru-rtrl", 8)] + arm("lru", "lru-rtrl", {16: 0.2, 64: 0.12}) + \
+        arm("lru", "tbptt-8", {16: 0.13, 64: 0.12}) + arm("lru", "bptt", {16: 0.3, 64: 0.1})
+    th = judge(tmp_path, rs)
+    assert th["answer"] == "no" and th["cell_limit"] == [16, 64]
 
 
-def test_undecided_without_enough_seeds_or_without_a_comparable_tbptt(tmp_path):
-    few = arm("lru", "lru-rtrl", {64: 0.95}, 100) + arm("lru", "tbptt", {64: 0.2}, 150, k=16,
-                                                           seeds=2)
-    assert judge(tmp_path, few)["verdict"] == "undecided"
-    alone = arm("lru", "lru-rtrl", {64: 0.95}, 100) + arm("lru", "tbptt", {64: 0.2}, 900, k=16)
-    sub = tmp_path / "b"
-    sub.mkdir()
-    th = judge(sub, alone)
-    assert th["verdict"] == "undecided" and "no truncated BPTT" in th["sentence"]
+def test_undecided_with_too_few_seeds_a_missing_kstar_or_nothing_beyond_reach(tmp_path):
+    few = [kstar("lru", "lru-rtrl", 8)] + arm("lru", "lru-rtrl", {64: 1.0}, seeds=2) + \
+        arm("lru", "tbptt-8", {64: 0.1})
+    (tmp_path / "a").mkdir()
+    assert judge(tmp_path / "a", few, delays=(64,))["answer"] == "undecided"
+    (tmp_path / "b").mkdir()
+    assert judge(tmp_path / "b", arm("lru", "lru-rtrl", {64: 1.0}))["answer"] == "undecided"
+    (tmp_path / "c").mkdir()
+    near = [kstar("lru", "lru-rtrl", 5000)] + arm("lru", "lru-rtrl", {64: 0.1})
+    th = judge(tmp_path / "c", near, delays=(64,))
+    assert th["answer"] == "undecided" and "beyond" in th["sentence"]
 
 
-def test_solved_needs_three_seeds_and_ninety_percent(tmp_path):
-    rows = longrange.table(frame(tmp_path, arm("rnn", "rflo", {16: 0.91, 64: 0.89}, 10) +
-                                 arm("rnn", "uoro", {16: 1.0}, 10, seeds=2)))
-    by = {r["learner"]: r for r in rows}
-    assert by["rflo"]["longest"] == 16 and by["uoro"]["longest"] is None
-    assert longrange.SOLVED == registry.SOLVED          # one rule, in both places
+def test_solved_pools_three_seeds_at_ninety_percent():
+    assert longrange.SOLVED == protocol.SOLVED and longrange.MIN_SEEDS == protocol.MIN_SEEDS
 
 
-def test_not_run_points_are_named_and_the_section_renders(tmp_path):
-    rs = arm("lru", "lru-rtrl", {16: 1.0}, 100) + [rec("moe", "sparse-rtrl", 16, 0, None, None,
-                                                      status="skipped", est_train_s=400.0)]
-    sec = longrange.section(frame(tmp_path, rs))
+def test_section_and_finding_render_and_a_point_not_run_shows_no_accuracy(tmp_path):
+    rs = [kstar("lru", "lru-rtrl", 8)] + arm("lru", "lru-rtrl", {16: 1.0, 64: 0.97}) + \
+        arm("lru", "tbptt-8", {16: 0.13, 64: 0.12}) + \
+        [rec("moe", "sparse-rtrl", 64, s, None, status="skipped") for s in range(3)]
+    df = frame(tmp_path, rs)
+    sec = longrange.section(df)
+    for key in ("rows", "cols", "thesis", "n", "statuses", "updates", "rule", "figure"):
+        assert key in sec
+    assert sec["thesis"]["sentence"] and sec["figure"] is not None
     moe = [r for r in sec["rows"] if r["learner"] == "sparse-rtrl"][0]
-    assert moe["D=16"] == "not run (budget, est. 400 s)"
+    assert moe["D=64"].startswith("not run") and "%" not in moe["D=64"]
     assert moe["longest D solved"] == "not run"
-    assert sec["figure"] is not None and sec["figure"].png[:4] == b"\x89PNG"
-    assert sec["thesis"]["verdict"] == "undecided"
+    assert any("k* of lru-rtrl" in r["learner"] for r in sec["rows"])
+    rflo = [r for r in sec["rows"] if r["learner"] == "rflo"][0]     # no record at all
+    assert rflo["D=16"].startswith("not run") and rflo["D=1024"] == ""   # not a declared D
+    lru = [r for r in sec["rows"] if r["learner"] == "lru-rtrl"][0]
+    assert lru["D=256"].startswith("not run (est.")       # cost from its measured ms/token
+    f = longrange.finding(df)
+    assert f["key"] == "thesis" and f["anchor"] == "longrange"
+    assert f["answer"]["lru"] == "yes" and "97%" in f["text"] and "12%" in f["text"]
+    assert set(f["answer"].values()) <= set(longrange.ANSWERS)
 
 
 def test_empty(tmp_path):
-    sec = longrange.section(data.load(tmp_path)[0])
-    assert sec["rows"] == [] and sec["thesis"] is None and sec["figure"] is None
+    df = frame(tmp_path, [])
+    sec = longrange.section(df)
+    assert sec["rows"] == [] and sec["figure"] is None
+    assert longrange.finding(df)["text"].startswith("Not measured")
