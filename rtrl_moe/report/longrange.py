@@ -365,7 +365,7 @@ def _figure_out(fig):
     if fig is None:
         return None
     from . import figures
-    from .render import FigureOut
+    from .figure_out import FigureOut
     return FigureOut("longrange", "fig-longrange", "Delayed recall: held-out accuracy against D",
                      "Held-out accuracy on 256 fresh episodes a seed, pooled over the verdict seeds "
                      "(Wilson 95% interval), against the delay D, one panel per model: "

@@ -24,7 +24,7 @@ from .claims import CLAIMS, Claim
 from .curves import memo
 from .data import col, machine_label, num
 from .evidence import NOT_MEASURED, Evidence
-from .figure_out import FigureOut  # noqa: F401  (re-exported for the section modules)
+from .figure_out import FigureOut
 from .fmt import fmt_bytes
 from .workload import config_label
 
