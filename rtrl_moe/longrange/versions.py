@@ -2,13 +2,14 @@
 ``longrange.*``): bump a unit when what its records measured would change.
 
 - ``longrange.protocol``: the protocol of ``protocol.py`` and its point (``experiment.py``):
-  2 = issue 30's episodic protocol (1 was the retired token-budget streaming preset);
+  1 = issue 30's episodic protocol (``config.protocol == "v2"``; the retired token-budget
+  streaming preset's records name no long-range unit);
 - ``longrange.task``: delayed recall's episodes (``tasks.py``);
 - ``longrange.kstar``: how k* is measured (``kstar.py``).
 """
 from __future__ import annotations
 
-VERSIONS = {"longrange.protocol": 2, "longrange.task": 1, "longrange.kstar": 1}
+VERSIONS = {"longrange.protocol": 1, "longrange.task": 1, "longrange.kstar": 1}
 
 
 def unit_versions() -> dict:
