@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .cell import Cell
+
 #: the parameters the recurrence depends on (their sensitivities are what RTRL carries)
 STATE_PARAMS = ("nu", "in_proj.weight", "in_proj.bias")
 
@@ -77,8 +79,11 @@ class Readout(nn.Module):
         return self.fc2(torch.tanh(self.fc1(torch.cat([h, xm], dim=-1))))
 
 
-class RecurrentLRU(nn.Module):
+class RecurrentLRU(Cell):
     """Diagonal linear recurrence, linear input map, MLP readout (parameters under ``out.``)."""
+
+    #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
+    VERSIONS = {"model.lru": 1}
 
     def __init__(self, cfg: LRUConfig):
         super().__init__()
@@ -102,9 +107,6 @@ class RecurrentLRU(nn.Module):
     def state_param_names(self) -> list[str]:
         return list(STATE_PARAMS)
 
-    def expert_param_groups(self) -> list[list[str]]:
-        return []
-
     def decay(self):
         """``(λ, γ)``, each ``[H]``."""
         a = torch.exp(self.nu)
@@ -116,14 +118,3 @@ class RecurrentLRU(nn.Module):
 
     def readout(self, x_t, h):
         return self.out(x_t.mean(1), h)
-
-    def step(self, x_t, h):
-        h_new, route = self.transition(x_t, h)
-        return self.readout(x_t, h_new), h_new, route
-
-    def forward(self, x_t, h, part: str = "step"):
-        if part == "transition":
-            return self.transition(x_t, h)
-        if part == "readout":
-            return self.readout(x_t, h)
-        return self.step(x_t, h)

@@ -26,6 +26,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from .cell import Cell
+
 
 @dataclass(frozen=True)
 class MoEConfig:
@@ -111,8 +113,11 @@ def _gather_slots(slots, idx):
     return slots.gather(1, idx.unsqueeze(-1).expand(-1, -1, slots.shape[-1]))
 
 
-class RecurrentMoE(nn.Module):
+class RecurrentMoE(Cell):
     """Recurrent MoE cell. Parameters under ``out.`` never touch the state; the rest do."""
+
+    #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
+    VERSIONS = {"model.moe": 1}
 
     def __init__(self, cfg: MoEConfig):
         super().__init__()
@@ -191,15 +196,3 @@ class RecurrentMoE(nn.Module):
     def readout(self, x_t, h):
         B = h.shape[0]
         return self.out(x_t, h.view(B, self.cfg.n_slots, self.cfg.d_model))
-
-    def step(self, x_t, h):
-        h_new, route = self.transition(x_t, h)
-        return self.readout(x_t, h_new), h_new, route
-
-    def forward(self, x_t, h, part: str = "step"):
-        # One entry point so torch.func.functional_call can reach each part.
-        if part == "transition":
-            return self.transition(x_t, h)
-        if part == "readout":
-            return self.readout(x_t, h)
-        return self.step(x_t, h)

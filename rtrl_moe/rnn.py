@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .cell import Cell
+
 
 @dataclass(frozen=True)
 class RNNConfig:
@@ -31,8 +33,11 @@ class RNNConfig:
         return asdict(self)
 
 
-class RecurrentRNN(nn.Module):
+class RecurrentRNN(Cell):
     """``h' = cell(mean of the chunk's inputs, h)``; logits are a linear read of ``h'``."""
+
+    #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
+    VERSIONS = {"model.rnn": 1}
 
     def __init__(self, cfg: RNNConfig):
         super().__init__()
@@ -54,22 +59,8 @@ class RecurrentRNN(nn.Module):
     def state_param_names(self) -> list[str]:
         return [n for n, _ in self.named_parameters() if not n.startswith("out.")]
 
-    def expert_param_groups(self) -> list[list[str]]:
-        return []
-
     def transition(self, x_t, h):
         return self.cell(x_t.mean(1), h), None
 
     def readout(self, x_t, h):
         return self.out(h)
-
-    def step(self, x_t, h):
-        h_new, route = self.transition(x_t, h)
-        return self.readout(x_t, h_new), h_new, route
-
-    def forward(self, x_t, h, part: str = "step"):
-        if part == "transition":
-            return self.transition(x_t, h)
-        if part == "readout":
-            return self.readout(x_t, h)
-        return self.step(x_t, h)

@@ -125,6 +125,8 @@ class AnBnTask(_Task):
     len_max_a: int = 8
 
     name: ClassVar[str] = "anbn"
+    #: of its token process (rtrl_moe/records/versions.py)
+    VERSIONS: ClassVar[dict] = {"task.anbn": 1}
     d_in: ClassVar[int] = 3
     d_out: ClassVar[int] = 3
     A: ClassVar[int] = 0
@@ -165,6 +167,8 @@ class HaystackTask(_Task):
     key_pos: int = 0
 
     name: ClassVar[str] = "haystack"
+    #: of its token process (rtrl_moe/records/versions.py)
+    VERSIONS: ClassVar[dict] = {"task.haystack": 1}
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -214,6 +218,8 @@ class StreamTask(_Task):
     cue: bool = True
 
     name: ClassVar[str] = "stream"
+    #: of its token process (rtrl_moe/records/versions.py)
+    VERSIONS: ClassVar[dict] = {"task.stream": 1}
     IDLE: ClassVar[int] = 0
     PAYLOAD_NEXT: ClassVar[int] = 1
     PENDING: ClassVar[int] = 2

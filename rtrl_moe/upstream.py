@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .cell import Cell
 from .moe import Route
 
 
@@ -184,9 +185,12 @@ def _pick(scores, k):
     return top.indices, torch.softmax(top.values, dim=-1)
 
 
-class UpstreamMoE(nn.Module):
+class UpstreamMoE(Cell):
     """Upstream's recurrent MoE cell. Parameters named ``state_*`` touch the state; ``out_*``
     are the output block, which reads the new state but never feeds it."""
+
+    #: behaviour version of its step (rtrl_moe/records/versions.py): bump when an output changes
+    VERSIONS = {"model.upstream-moe": 1}
 
     #: an unwritten slot is scaled by ``beta``, not copied: the learners that keep its rows of
     #: the sensitivity unchanged (sparse-rtrl, sparse-rtrl-readonly, tree-rtrl, snap-*, uoro's
@@ -281,15 +285,3 @@ class UpstreamMoE(nn.Module):
         z = z + self.out_mha(self.out_ln_q(z), kv)
         z = z + self.out_ffn(self.out_ln_ffn(z))
         return self.out_proj(z[:, -1])
-
-    def step(self, x_t, h):
-        h_new, route = self.transition(x_t, h)
-        return self.readout(x_t, h_new), h_new, route
-
-    def forward(self, x_t, h, part: str = "step"):
-        # One entry point so torch.func.functional_call can reach each part.
-        if part == "transition":
-            return self.transition(x_t, h)
-        if part == "readout":
-            return self.readout(x_t, h)
-        return self.step(x_t, h)

@@ -55,16 +55,9 @@ from typing import IO, Optional
 
 from ..records import append_record, make_record
 from ..records import machine as _machine
+from . import sweep_plan as plan
 from .config import PointConfig
-from .sweep import (
-    SweepError,
-    _count,
-    _done_line,
-    _plan,
-    _Progress,
-    _sigterm_stops,
-    _start_line,
-)
+from .sweep_plan import SweepError
 from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 
 #: how to get Ray (the ``ray`` extra of pyproject.toml)
@@ -210,7 +203,7 @@ def ray_sweep(points: list, out, *, read_stored, retry_failed: bool, timeout_s: 
     pending: dict = {}
     try:
         # after ray.init, which installs its own SIGTERM handler in the driver
-        with _sigterm_stops():
+        with plan.sigterm_stops():
             nodes = _nodes(ray)
             stored = read_stored(sorted({m["machine_id"] for m in nodes.values()}))
             return _drive(ray, points, out, stored, retry_failed, timeout_s, progress, env,
@@ -250,8 +243,8 @@ def _drive(ray, points, out, stored, retry_failed, timeout_s, progress, env, run
     summary = {"run_id": run_id, "out": str(out), "ran": 0, "skipped": 0, "statuses": {}}
     n = len(points)
     t_sweep = time.perf_counter()
-    bar = _Progress(progress, n)
-    _start_line(bar, run_id, n, out, git, machine)
+    bar = plan.Progress(progress, n)
+    plan.start_line(bar, run_id, n, out, git, machine)
     cpus = max((m["_cpus"] for m in nodes.values()), default=0)
     has_gpu = any(m["_gpus"] for m in nodes.values())
     bar.line(f"ray: {len(nodes)} node(s): " + ", ".join(
@@ -259,7 +252,7 @@ def _drive(ray, points, out, stored, retry_failed, timeout_s, progress, env, run
         for m in nodes.values()))
     todo = []
     try:
-        for i, cfg, why in _plan(points, stored, retry_failed):
+        for i, cfg, why in plan.plan(points, stored, retry_failed):
             if why is None:
                 todo.append((i, cfg))
             else:
@@ -300,7 +293,7 @@ def _drive(ray, points, out, stored, retry_failed, timeout_s, progress, env, run
                             for (_, c), tmo in zip(group, tmos)]
                 for (i, cfg), rec in zip(group, recs):
                     append_record(out, rec)
-                    _count(summary, rec)
+                    plan.count(summary, rec)
                     msg = f" -- {rec['message'][:160]}" if rec.get("message") else ""
                     host = rec["machine"].get("hostname") if rec["machine"].get("node") else "?"
                     bar.line(f"[{i}/{n}] {rec['status']:7s} {rec.get('wall_s') or 0:7.1f}s "
@@ -309,5 +302,5 @@ def _drive(ray, points, out, stored, retry_failed, timeout_s, progress, env, run
                     bar.advance()
     finally:
         bar.close()
-    _done_line(progress, run_id, summary, t_sweep)
+    plan.done_line(progress, run_id, summary, t_sweep)
     return summary

@@ -12,16 +12,23 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import IO, Iterable, Optional
 
-from ..records import ResultsError, append_record, ensure_appendable, iter_records, stored_keys
+from ..records import (
+    ResultsError,
+    append_record,
+    ensure_appendable,
+    iter_records,
+    staleness,
+    stored_keys,
+)
 from ..records.machine import git_info, machine_info, new_run_id
+from . import sweep_plan as plan
 from .config import PointConfig
+from .sweep_plan import Stopped, SweepError  # noqa: F401  (this module's errors)
 from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 
 #: where the points run: ``local`` (one after another in subprocesses of this process) or
@@ -29,19 +36,12 @@ from .worker import DEFAULT_TIMEOUT_S, run_point_isolated
 EXECUTORS = ("local", "ray")
 
 
-class SweepError(RuntimeError):
-    """A sweep that must not start (its file is locked by another sweep, or resuming would
-    reuse records that cannot tell which code they measured)."""
-
-
-class Stopped(KeyboardInterrupt):
-    """SIGTERM of the sweep, raised like Ctrl-C so that the running worker is stopped."""
-
-
 def _reusable(records, commit: str, machine_id: str, dirty: bool) -> dict:
-    """The resume rule: a stored point is skipped when it was measured on this commit and
-    machine from a clean work tree, and the tree is clean now. A record measured with
-    uncommitted changes is never reused: nothing says which code it measured."""
+    """The resume rule: a stored point is skipped when it was measured on this machine from a
+    clean work tree, and either on this commit (the tree clean now) or, on any commit, with
+    behaviour versions that are all today's (``rtrl_moe.records.staleness``: a refactor since
+    keeps it). A record measured with uncommitted changes is never reused: nothing says which
+    code it measured."""
     clean = [r for r in records if r.get("dirty") is not True]
     found = stored_keys(clean, commit=commit, machine_id=machine_id)
     if found and dirty:
@@ -49,6 +49,11 @@ def _reusable(records, commit: str, machine_id: str, dirty: bool) -> dict:
                          f"stored for its commit {commit[:12]}: they cannot tell whether they "
                          "measured this code. Commit first, or pass --rerun-if-dirty to run "
                          "every point again (or --force)")
+    for r in clean:
+        if r.get("point_key") and r.get("versions") and r.get("point_key") not in found \
+                and r.get("machine", {}).get("machine_id") == machine_id \
+                and staleness(r)[0] is False:
+            found[r["point_key"]] = r["status"]
     return found
 
 
@@ -70,50 +75,6 @@ def _lock(out: Path):
         os.unlink(lock)
     finally:
         os.close(fd)
-
-
-@contextlib.contextmanager
-def _sigterm_stops():
-    def stop(signum, frame):
-        raise Stopped()
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-class _Progress:
-    """A bar with an ETA on a terminal (tqdm); plain lines otherwise (logs, CI)."""
-
-    def __init__(self, stream: IO[str], total: int):
-        self.stream = stream
-        self.bar = None
-        if getattr(stream, "isatty", lambda: False)():
-            try:
-                from tqdm import tqdm
-                self.bar = tqdm(total=total, file=stream, unit="point", dynamic_ncols=True,
-                                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
-                                           "[{elapsed}<{remaining}]")
-            except ImportError:
-                pass
-
-    def line(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text, file=self.stream)
-        else:
-            print(text, file=self.stream, flush=True)
-
-    def advance(self) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
@@ -151,7 +112,7 @@ def run_sweep(points: Iterable[PointConfig], out, *, force: bool = False,
                 out, force, rerun_if_dirty, g, machine_ids), retry_failed=retry_failed,
                 timeout_s=timeout_s, progress=progress, env=env, run_id=run_id, git=g,
                 machine=mach, address=address, max_parallel=max_parallel, pair_by=pair_by)
-    with _lock(out), _sigterm_stops():
+    with _lock(out), plan.sigterm_stops():
         stored = _stored(out, force, rerun_if_dirty, g, [mach["machine_id"]])
         return _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
                     mach)
@@ -173,49 +134,14 @@ def _stored(out, force, rerun_if_dirty, g, machine_ids) -> dict:
     return found
 
 
-def _plan(points, stored, retry_failed) -> list:
-    """``(i, cfg, why_skipped or None)`` for each point in list order: a duplicate in the list
-    or a point stored under the resume rule is skipped (shared by every executor)."""
-    seen_keys: set = set()
-    plan = []
-    for i, cfg in enumerate(points, start=1):
-        key = cfg.key()
-        prev = stored.get(key)
-        if key in seen_keys:
-            why = "duplicate point in the list, skipped"
-        elif prev is not None and not (retry_failed and prev in ("error", "timeout")):
-            why = f"stored ({prev}), skipped"
-        else:
-            why = None
-        seen_keys.add(key)
-        plan.append((i, cfg, why))
-    return plan
-
-
-def _start_line(bar, run_id, n, out, g, mach) -> None:
-    bar.line(f"sweep {run_id}: {n} points -> {out} (commit {g['commit'][:12]}"
-             f"{' dirty' if g.get('dirty') else ''}, machine {mach['machine_id']})")
-
-
-def _done_line(progress, run_id, summary, t_sweep) -> None:
-    print(f"sweep {run_id} done: ran {summary['ran']}, skipped {summary['skipped']}, "
-          f"statuses {summary['statuses']}, {time.perf_counter() - t_sweep:.0f}s",
-          file=progress, flush=True)
-
-
-def _count(summary, rec) -> None:
-    summary["ran"] += 1
-    summary["statuses"][rec["status"]] = summary["statuses"].get(rec["status"], 0) + 1
-
-
 def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g, mach) -> dict:
     summary = {"run_id": run_id, "out": str(out), "ran": 0, "skipped": 0, "statuses": {}}
     n = len(points)
     t_sweep = time.perf_counter()
-    bar = _Progress(progress, n)
-    _start_line(bar, run_id, n, out, g, mach)
+    bar = plan.Progress(progress, n)
+    plan.start_line(bar, run_id, n, out, g, mach)
     try:
-        for i, cfg, why in _plan(points, stored, retry_failed):
+        for i, cfg, why in plan.plan(points, stored, retry_failed):
             if why is None:
                 _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep)
             else:
@@ -224,7 +150,7 @@ def _run(points, out, stored, retry_failed, timeout_s, progress, env, run_id, g,
             bar.advance()
     finally:
         bar.close()
-    _done_line(progress, run_id, summary, t_sweep)
+    plan.done_line(progress, run_id, summary, t_sweep)
     return summary
 
 
@@ -235,7 +161,7 @@ def _one(i, n, cfg, out, summary, timeout_s, bar, env, run_id, g, mach, t_sweep)
     rec = run_point_isolated(cfg, timeout_s=tmo, run_id=run_id, env=env, git=g, machine=mach)
     append_record(out, rec)
     dt = time.perf_counter() - t0
-    _count(summary, rec)
+    plan.count(summary, rec)
     msg = f" -- {rec['message'][:160]}" if rec.get("message") else ""
     bar.line(f"[{i}/{n}] {rec['status']:7s} {dt:7.1f}s (total {time.perf_counter() - t_sweep:.0f}s)"
              f" {cfg.short()}{msg}")

@@ -4,8 +4,8 @@ from .bptt import BPTT, TBPTT, CheckpointBPTT
 from .elementwise_rtrl import ElementwiseRTRL
 from .rflo import RFLO
 from .rtrl import DenseRTRL
-from .sparse_rtrl import SparseReadOnlyRTRL, SparseRTRL
 from .snap import SnAp1, SnAp2
+from .sparse_rtrl import SparseReadOnlyRTRL, SparseRTRL
 from .tree_rtrl import TreeRTRL
 from .uoro import UORO
 

@@ -80,6 +80,11 @@ class Learner:
     * ``uses_torch_func``: runs ``torch.func`` transforms, which refuse saved-tensor hooks;
     * ``hides_saved_tensors``: installs its own saved-tensor hooks (``torch.utils.checkpoint``),
       so a tracker of saved tensors cannot see what it recomputes.
+
+    Each registered learner declares, in its own class body, the behaviour versions its records
+    store (``rtrl_moe/records/versions.py``): ``VERSIONS = {"learner.<name>": n,
+    "timing.<name>": m}``; bump n when its gradient, FLOP count or tensor-byte accounting
+    changes, m when only its timed path does.
     """
 
     name = ""

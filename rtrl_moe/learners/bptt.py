@@ -26,6 +26,7 @@ class BPTT(Learner):
     """Full BPTT: the graph of the whole sequence is kept until the gradient is taken."""
 
     name = "bptt"
+    VERSIONS = {"learner.bptt": 1, "timing.bptt": 1}
 
     def _reset(self, batch_size, like):
         self.h = self.model.init_state(batch_size)
@@ -55,6 +56,7 @@ class TBPTT(BPTT):
     """
 
     name = "tbptt"
+    VERSIONS = {"learner.tbptt": 1, "timing.tbptt": 1}
     streaming = True
     exact = False
 
@@ -94,6 +96,7 @@ class CheckpointBPTT(BPTT):
     """
 
     name = "ckpt-bptt"
+    VERSIONS = {"learner.ckpt-bptt": 1, "timing.ckpt-bptt": 1}
     hides_saved_tensors = True
 
     def __init__(self, model, k: int | None = None):

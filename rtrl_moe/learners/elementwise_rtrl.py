@@ -28,6 +28,7 @@ from .base import IGNORE, Learner
 
 class ElementwiseRTRL(Learner):
     name = "lru-rtrl"
+    VERSIONS = {"learner.lru-rtrl": 1, "timing.lru-rtrl": 1}
     streaming = True
 
     def __init__(self, model):

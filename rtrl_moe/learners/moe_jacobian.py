@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -119,10 +120,12 @@ def _softmax_backward(d_w, w):
 
 
 class ParamJacobian:
-    """Where J_theta goes: one flat ``[B, R, n]`` tensor over ``names`` in order.
+    """Where J_theta goes: one flat ``[B, R, n]`` tensor over ``names`` in order, and each
+    parameter's :class:`Block` (how :func:`fill` builds it), resolved once here rather than
+    per step.
 
-    The experts' columns must be whole experts, each laid out as expert 0's (the learners' order
-    is); an expert the step did not use gets zero columns without a host round trip.
+    An expert's parameters are in the columns whole or not at all; when only some experts are
+    (``partial``), a step that selects another one is an error (:func:`check_experts`).
     """
 
     def __init__(self, model, names, params):
@@ -133,37 +136,17 @@ class ParamJacobian:
             self.offset[n] = (at, params[n].numel())
             at += params[n].numel()
         self.n = at
-        self.expert_parts = [f"{part}.{kind}" for part in ("w1", "w2")
-                             for kind in ("weight", "bias")]
-        per = [params[f"experts.0.{q}"].numel() for q in self.expert_parts]
-        self.per_expert = sum(per)
-        blocks = []
+        self.blocks = {n: block_of(n, tuple(params[n].shape)) for n in self.names}
+        parts = [f"{part}.{kind}" for part in ("w1", "w2") for kind in ("weight", "bias")]
+        self.missing = set()
         for e in range(cfg.n_experts):
-            own = [f"experts.{e}.{q}" for q in self.expert_parts]
-            present = [o in self.offset for o in own]
-            if not all(present):
-                if any(present):
-                    raise ValueError(f"expert {e}'s parameters are only partly in the columns")
-                continue
-            start = self.offset[own[0]][0]
-            expect = start
-            for o, size in zip(own, per):
-                if self.offset[o][0] != expect:
-                    raise ValueError(f"expert {e}'s parameters are not one run of columns")
-                expect += size
-            blocks.append((e, start))
-        if blocks:
-            starts = [s for _, s in blocks]
-            if starts != list(range(starts[0], starts[0] + self.per_expert * len(starts),
-                                    self.per_expert)):
-                raise ValueError("the experts' columns are not one run, expert after expert")
-            self.expert_start = starts[0]
-        self.n_blocks = len(blocks)
-        # position of each expert's block among the blocks (n_blocks: not in the columns)
-        self.position = torch.full((cfg.n_experts,), len(blocks), dtype=torch.long)
-        for i, (e, _) in enumerate(blocks):
-            self.position[e] = i
-        self.position_list = self.position.tolist()
+            present = [f"experts.{e}.{q}" in self.offset for q in parts]
+            if any(present) and not all(present):
+                raise ValueError(f"expert {e}'s parameters are only partly in the columns")
+            if not any(present):
+                self.missing.add(e)
+        #: some experts in the columns and some not: the only layout check_experts can fail on
+        self.partial = 0 < len(self.missing) < cfg.n_experts
 
     def block(self, flat, name):
         at, size = self.offset[name]
@@ -192,14 +175,29 @@ EXPERT_PIECES = {"w1.weight": ("outer", "d_tp", "pooled"), "w1.bias": ("dense", 
                  "w2.weight": ("outer", "d_ye", "T"), "w2.bias": ("dense", "d_ye", None)}
 
 
-def piece_of(name: str):
-    """``(kind, factor, input, expert)`` of one state parameter's block (expert: None or e)."""
+class Block(NamedTuple):
+    """How one state parameter's block of J_theta is built: ``kind``, ``factor`` and ``input``
+    (:data:`CORE_PIECES`, :data:`EXPERT_PIECES`), ``expert`` (None or e), the parameter's
+    ``shape``, and ``step``: a chunk of its columns must be a multiple of it (whole rows of a
+    weight, so :func:`fill` builds it as one product)."""
+    kind: str
+    factor: str
+    input: Optional[str]
+    expert: Optional[int]
+    shape: tuple
+    step: int
+
+
+def block_of(name: str, shape: tuple) -> Block:
+    """One state parameter's :class:`Block` (a string split: resolve it once, not per step)."""
     if name.startswith("experts."):
         _, e, part = name.split(".", 2)
         kind, u, x = EXPERT_PIECES[part]
-        return kind, u, x, int(e)
-    kind, u, *x = CORE_PIECES[name]
-    return kind, u, (x[0] if x else None), None
+        expert = int(e)
+    else:
+        kind, u, *rest = CORE_PIECES[name]
+        x, expert = (rest[0] if rest else None), None
+    return Block(kind, u, x, expert, tuple(shape), 1 if kind == "dense" else shape[1])
 
 
 def factors(model, p: dict, fw, G, want=None):
@@ -327,12 +325,12 @@ def expert_positions(experts: torch.Tensor, n_experts: int) -> list[list[int]]:
     return out
 
 
-def fill(name: str, shape, F_: dict, b: int, a: int, z: int, dst, where=None) -> None:
-    """Columns ``[a, z)`` of parameter ``name``'s block of J_theta for example ``b``, into
-    ``dst`` ([R, z - a], any strides). A weight's range must cover whole rows of it
+def fill(block: Block, F_: dict, b: int, a: int, z: int, dst, where=None) -> None:
+    """Columns ``[a, z)`` of a parameter's block of J_theta (its :class:`Block`) for example
+    ``b``, into ``dst`` ([R, z - a], any strides). A weight's range must cover whole rows of it
     (``SparseRTRL``'s chunk plan keeps to that). ``where``: :func:`expert_positions`' row b,
     needed for the experts' blocks; an unselected expert's block is zero."""
-    kind, u, x, e = piece_of(name)
+    kind, u, x, e, shape, _ = block
     R = dst.shape[0]
     if e is not None:
         j = where[e]
@@ -376,19 +374,49 @@ def materialise(model, p: dict, layout: ParamJacobian, F_: dict, experts, out) -
     for b in range(out.shape[0]):
         for name in layout.names:
             at, size = layout.offset[name]
-            fill(name, tuple(p[name].shape), F_, b, 0, size, out[b, :, at:at + size], where[b])
+            fill(layout.blocks[name], F_, b, 0, size, out[b, :, at:at + size], where[b])
 
 
 def check_experts(layout: ParamJacobian, where) -> None:
-    """A selected expert must have its columns in the layout (or J_theta would be wrong)."""
-    if not layout.n_blocks:
+    """A selected expert must have its columns in the layout (or J_theta would be wrong); only
+    a ``partial`` layout can fail this, so on any other it costs nothing."""
+    if not layout.partial:
         return
-    position = layout.position_list
     for row in where:
         for e, j in enumerate(row):
-            if j >= 0 and position[e] >= layout.n_blocks:
+            if j >= 0 and e in layout.missing:
                 raise ValueError(f"expert {e} was selected but its parameters are not in the "
                                  "columns")
+
+
+class LazyJacobian:
+    """J_theta[W] of one step as :func:`factors`' factors, built chunk by chunk by the sparse
+    update (``sparse_rtrl``) into its product's output. ``pieces``: a chunk's consecutive
+    column ranges ``(name, from, to, Block)``."""
+
+    def __init__(self, factors: dict, experts, n_experts: int):
+        self.factors = factors
+        self.where = expert_positions(experts, n_experts)
+
+    def zero(self, b: int, pieces) -> bool:
+        """Whether every piece is an expert example b did not select (the block is zero)."""
+        where = self.where[b]
+        for piece in pieces:
+            e = piece[3].expert
+            if e is None or where[e] >= 0:
+                return False
+        return True
+
+    def fill(self, b: int, pieces, out) -> None:
+        """Example b's block of ``pieces`` into ``out`` [R, w]."""
+        if len(pieces) == 1:
+            _, a, z, block = pieces[0]
+            fill(block, self.factors, b, a, z, out, self.where[b])
+            return
+        at = 0
+        for _, a, z, block in pieces:
+            fill(block, self.factors, b, a, z, out[:, at:at + z - a], self.where[b])
+            at += z - a
 
 
 def basis(model, batch_size: int, like: torch.Tensor) -> torch.Tensor:

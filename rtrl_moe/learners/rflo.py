@@ -37,6 +37,7 @@ from .base import IGNORE
 
 class RFLO(ApproxLearner):
     name = "rflo"
+    VERSIONS = {"learner.rflo": 1, "timing.rflo": 1}
 
     def __init__(self, model, seed: int = 0, feedback: str = "random"):
         if not isinstance(model, RecurrentRNN) or model.cfg.cell != "tanh":

@@ -30,6 +30,7 @@ JACOBIANS = ("auto", "analytic", "torch.func")
 
 class DenseRTRL(Learner):
     name = "rtrl"
+    VERSIONS = {"learner.rtrl": 1, "timing.rtrl": 1}
     streaming = True
     uses_torch_func = True
 
@@ -141,23 +142,21 @@ class DenseRTRL(Learner):
         (flat, J_h), aux = self._jac_flat_compiled(diff, h, x_t)
         return (FlatJacobian(flat, diff, self.params), J_h), aux
 
-    def _jac_analytic(self, diff, h, x_t, fw=None):
+    def _jac_analytic(self, diff, h, x_t):
         """:meth:`_jac` from :mod:`.moe_jacobian`. Sparse learners get J_theta as its factors
-        (a ``sparse_rtrl.LazyJacobian``, built chunk by chunk in the update); dense RTRL gets
+        (a ``moe_jacobian.LazyJacobian``, built chunk by chunk in the update); dense RTRL gets
         it laid out flat in ``diff``'s order."""
         model = self.model
         names = tuple(diff)
         if self.sparse:
-            from .sparse_rtrl import LazyJacobian
             if self.compile:
                 aux, J_h, F_ = self._factors_compiled(diff, h, x_t)
             else:
-                if fw is None:
-                    fw = moe_jacobian.forward(model, self._frozen, x_t, h)
+                fw = moe_jacobian.forward(model, self._frozen, x_t, h)
                 G = moe_jacobian.basis(model, h.shape[0], h)
                 J_h, F_ = moe_jacobian.factors(model, self._frozen, fw, G)
                 aux = (fw.h_new, fw.read, fw.write, fw.experts)
-            lazy = LazyJacobian(F_, aux[3], self.params, model.cfg.n_experts)
+            lazy = moe_jacobian.LazyJacobian(F_, aux[3], model.cfg.n_experts)
             moe_jacobian.check_experts(self._layout(names), lazy.where)
             return (lazy, J_h), aux
         layout = self._layout(names)
@@ -167,8 +166,7 @@ class DenseRTRL(Learner):
             aux, J_h, F_ = self._factors_compiled(diff, h, x_t)
             moe_jacobian.materialise(model, self._frozen, layout, F_, aux[3], flat)
         else:
-            if fw is None:
-                fw = moe_jacobian.forward(model, self._frozen, x_t, h)
+            fw = moe_jacobian.forward(model, self._frozen, x_t, h)
             G = moe_jacobian.basis(model, B, h)
             J_h = moe_jacobian.backward(model, self._frozen, fw, G, layout, flat)
             aux = (fw.h_new, fw.read, fw.write, fw.experts)

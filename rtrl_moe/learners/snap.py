@@ -160,10 +160,12 @@ class SnAp(ApproxLearner):
 class SnAp1(SnAp):
     """SnAp-1: each parameter keeps its influence on the units it writes directly."""
     name = "snap-1"
+    VERSIONS = {"learner.snap-1": 1, "timing.snap-1": 1}
     order = 1
 
 
 class SnAp2(SnAp):
     """SnAp-2: also the units those feed at the next step (see the module's memory notes)."""
     name = "snap-2"
+    VERSIONS = {"learner.snap-2": 1, "timing.snap-2": 1}
     order = 2

@@ -12,7 +12,7 @@ over all of P every step, which costs as much as the sparse update's own memory 
 
 On the analytic path J_theta[W] is never written out: its weight blocks are outer products of a
 cotangent and the layer's input (:func:`moe_jacobian.factors`), and the update builds each
-column chunk of it straight into the product's output (:class:`LazyJacobian`), where the
+column chunk of it straight into the product's output (``moe_jacobian.LazyJacobian``), where the
 ``addmm`` then adds ``J_h[W, C] P[C]`` while that block is still in cache.
 
 ``sparse-rtrl-readonly`` drops the written-but-unread columns (the analysis document's formula
@@ -27,39 +27,11 @@ from .rtrl import DenseRTRL, FlatJacobian, _owed, _slot_elements  # noqa: F401
 from .static_step import StaticStep
 
 
-class LazyJacobian:
-    """J_theta[W] of one step as :func:`moe_jacobian.factors`' factors, built per chunk."""
-
-    def __init__(self, factors: dict, experts, params, n_experts: int):
-        self.factors = factors
-        self.where = moe_jacobian.expert_positions(experts, n_experts)
-        self.shapes = {n: tuple(p.shape) for n, p in params.items()}
-
-    def zero(self, b: int, pieces) -> bool:
-        """Whether every piece is an expert example b did not select (the block is zero)."""
-        for name, _, _ in pieces:
-            e = moe_jacobian.piece_of(name)[3]
-            if e is None or self.where[b][e] >= 0:
-                return False
-        return True
-
-    def fill(self, b: int, pieces, out) -> None:
-        """Example b's block of ``pieces`` (consecutive column ranges) into ``out`` [R, w]."""
-        if len(pieces) == 1:
-            name, a, z = pieces[0]
-            moe_jacobian.fill(name, self.shapes[name], self.factors, b, a, z, out, self.where[b])
-            return
-        at = 0
-        for name, a, z in pieces:
-            moe_jacobian.fill(name, self.shapes[name], self.factors, b, a, z,
-                              out[:, at:at + z - a], self.where[b])
-            at += z - a
-
-
 class SparseRTRL(StaticStep, DenseRTRL):
     """Exact RTRL that recomputes only written rows of P, from read and written columns."""
 
     name = "sparse-rtrl"
+    VERSIONS = {"learner.sparse-rtrl": 1, "timing.sparse-rtrl": 1}
     sparse = True
     read_only = False
     #: most columns of P per chunk of the update (cache-sized; see :meth:`_chunk_width`)
@@ -182,42 +154,25 @@ class SparseRTRL(StaticStep, DenseRTRL):
         fair = -(-n * self.model.H // (4 * rows))
         return max(1, min(n, self.CHUNK, max(256, fair)))
 
-    def _chunks(self, names, width: int) -> list[tuple[int, int, list[tuple[str, int, int]]]]:
-        """Column chunks of P for the update: ``(start, stop, [(param, from, to), ...])``.
+    def _chunks(self, names, width: int, whole_rows: bool = False):
+        """Column chunks of P for the update: ``(start, stop, [(param, from, to, Block), ...])``,
+        planned once per (names, width).
 
         Chunks are ``width`` columns, so the gathered rows, the product and J_theta's piece stay
-        in cache; they follow parameter boundaries, so J_theta is used as torch.func returned it
-        (a view) wherever one parameter fills the chunk.
+        in cache; they follow parameter boundaries, so a torch.func J_theta is used as it was
+        returned (a view) wherever one parameter fills the chunk. ``whole_rows`` (a
+        :class:`LazyJacobian`): a weight's pieces cover whole rows of it (its ``Block.step``,
+        so :func:`moe_jacobian.fill` builds them as one product); a chunk may then run over a
+        few rows past ``width`` rather than split one.
         """
-        key = ("chunks", tuple(names), width)
+        key = ("chunks", tuple(names), width, whole_rows)
         if key not in self._plans:
             chunks, pieces, start, filled = [], [], 0, 0
             for name in names:
+                shape = tuple(self.params[name].shape)
+                block = moe_jacobian.block_of(name, shape) if whole_rows else None
+                step = block.step if whole_rows else 1
                 numel = self.params[name].numel()
-                at = 0
-                while at < numel:
-                    take = min(numel - at, width - filled)
-                    pieces.append((name, at, at + take))
-                    at, filled = at + take, filled + take
-                    if filled == width:
-                        chunks.append((start, start + filled, pieces))
-                        pieces, start, filled = [], start + filled, 0
-            if pieces:
-                chunks.append((start, start + filled, pieces))
-            self._plans[key] = chunks
-        return self._plans[key]
-
-    def _lazy_chunks(self, names, width: int):
-        """:meth:`_chunks` for a :class:`LazyJacobian`: a weight's pieces cover whole rows of
-        it (so :func:`moe_jacobian.fill` builds them as one product); a chunk may run over a
-        few rows past ``width`` rather than split one."""
-        key = ("lazy", tuple(names), width)
-        if key not in self._plans:
-            chunks, pieces, start, filled = [], [], 0, 0
-            for name in names:
-                shape = self.params[name].shape
-                numel = self.params[name].numel()
-                step = shape[1] if moe_jacobian.piece_of(name)[0] != "dense" else 1
                 at = 0
                 while at < numel:
                     take = min(numel - at, width - filled) // step * step
@@ -226,7 +181,7 @@ class SparseRTRL(StaticStep, DenseRTRL):
                         pieces, start, filled = [], start + filled, 0
                         continue
                     take = max(take, step)
-                    pieces.append((name, at, at + take))
+                    pieces.append((name, at, at + take, block))
                     at, filled = at + take, filled + take
                     if filled >= width:
                         chunks.append((start, start + filled, pieces))
@@ -240,7 +195,7 @@ class SparseRTRL(StaticStep, DenseRTRL):
                        grad=None):
         """P[W] = J[W, C] P[C] + J_theta[W] in place; P may be a column slice of self.P.
 
-        ``J_theta``: a :class:`LazyJacobian` (the analytic path: each chunk's block is built
+        ``J_theta``: a :class:`moe_jacobian.LazyJacobian` (the analytic path: each chunk's block is built
         from its factors into the product's output, while it is in cache, so J_theta is never
         written out whole), torch.func's ``{name: [B, |W|, *shape]}`` for ``names`` (P's
         columns in order), or None for a pure propagation. With ``g_c`` ([B, |C|]), also
@@ -249,14 +204,14 @@ class SparseRTRL(StaticStep, DenseRTRL):
         B, n = P.shape[0], P.shape[2]
         k, m = rows.shape[1], cols.shape[1]
         width = self._chunk_width(n, m + k)
-        lazy = isinstance(J_theta, LazyJacobian)
+        lazy = isinstance(J_theta, moe_jacobian.LazyJacobian)
         flat = J_theta.columns(names) if isinstance(J_theta, FlatJacobian) else None
         if J_theta is None:
             chunks = [(c, min(c + width, n), None) for c in range(0, n, width)]
         elif lazy:
-            chunks = self._lazy_chunks(names, width)
+            chunks = self._chunks(names, width, whole_rows=True)
         elif flat is not None:
-            chunks = [(c, min(c + width, n), [("flat", c, min(c + width, n))])
+            chunks = [(c, min(c + width, n), [("flat", c, min(c + width, n), None)])
                       for c in range(0, n, width)]
             jac = {"flat": flat}
         else:
@@ -284,10 +239,10 @@ class SparseRTRL(StaticStep, DenseRTRL):
                         new.addmm_(J_wc[b], P_c)
                 else:
                     if len(pieces) == 1:
-                        name, a, z = pieces[0]
+                        name, a, z, _ = pieces[0]
                         torch.addmm(jac[name][b, :, a:z], J_wc[b], P_c, out=new)
                     else:
-                        torch.cat([jac[name][b, :, a:z] for name, a, z in pieces], dim=1,
+                        torch.cat([jac[name][b, :, a:z] for name, a, z, _ in pieces], dim=1,
                                   out=new)
                         new.addmm_(J_wc[b], P_c)
                 if g_c is not None:
@@ -300,5 +255,6 @@ class SparseReadOnlyRTRL(SparseRTRL):
     """The documented formula P[W] = J[W, R] P[R] + J_theta[W]: inexact when W is not in R."""
 
     name = "sparse-rtrl-readonly"
+    VERSIONS = {"learner.sparse-rtrl-readonly": 1, "timing.sparse-rtrl-readonly": 1}
     exact = False
     read_only = True

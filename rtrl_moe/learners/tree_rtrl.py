@@ -30,6 +30,7 @@ from .sparse_rtrl import SparseRTRL
 
 class TreeRTRL(SparseRTRL):
     name = "tree-rtrl"
+    VERSIONS = {"learner.tree-rtrl": 1, "timing.tree-rtrl": 1}
 
     def __init__(self, model, n: int = 16, flush: str = "auto", compile: bool = False,
                  jacobian: str = "auto"):

@@ -34,6 +34,7 @@ from .approx import ApproxLearner, resolve_jacobian, slot_layout, written_slots
 
 class UORO(ApproxLearner):
     name = "uoro"
+    VERSIONS = {"learner.uoro": 1, "timing.uoro": 1}
     #: keeps the scalings finite when an estimate is zero (the start) or vanishes
     EPS = 1e-7
 

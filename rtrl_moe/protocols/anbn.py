@@ -22,6 +22,9 @@ from .loops import predict_tokenwise, train_chunk_bptt, train_rtrl, train_tokenw
 from .models import SiluNormRNN, model_info, protocol_model, resolved_config, tanh_rnn
 from .tasks import AnbnClassify
 
+#: behaviour versions of the pieces this module computes (rtrl_moe/records/versions.py)
+VERSIONS = {"protocol.anbn_classify9": 1, "protocol.anbn_classify9_lr1e2": 1, "protocol.train_anbn_bptt": 1, "protocol.train_anbn_rtrl": 1}
+
 #: quick_verify.py / test_small_moe.py's model (n_heads is upstream's; the bench cell has none)
 SMALL_MOE = dict(d_model=32, n_heads=2, n_slots=4, n_experts=4, topk=2, d_in=2, d_out=2)
 

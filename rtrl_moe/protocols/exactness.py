@@ -56,6 +56,9 @@ from torch.func import functional_call, jacrev
 from .haystack import HAYSTACK_MOE, jacobian_kwargs
 from .models import model_info, protocol_model
 
+#: behaviour versions of the pieces this module computes (rtrl_moe/records/versions.py)
+VERSIONS = {"protocol.upstream_exactness": 1}
+
 #: the scripts' model (test_sparse_read_write.py / test_rtrl_vs_bptt.py, 81120cf)
 DOCS_MOE = dict(HAYSTACK_MOE, topk_read=2, topk_write=2)
 #: debug_gradients.py's model: the same cell on a^n b^m (two one-hot symbols, two classes)

@@ -25,6 +25,9 @@ from .loops import predict_tokenwise, train_chunk_bptt, train_rtrl, window
 from .models import ReluEmbedRNN, model_info, protocol_model, resolved_config
 from .tasks import haystack_tokens, one_hot
 
+#: behaviour versions of the pieces this module computes (rtrl_moe/records/versions.py)
+VERSIONS = {"protocol.haystack8_bptt": 1, "protocol.haystack8_rtrl": 1, "protocol.proof_untrained_trials": 1}
+
 VOCAB = 8
 #: the scripts' MoE on haystack (d_out = vocab - 4)
 HAYSTACK_MOE = dict(d_model=32, n_heads=2, n_slots=4, n_experts=4, topk=2, d_in=VOCAB,

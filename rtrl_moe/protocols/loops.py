@@ -26,21 +26,27 @@ def _update(model, optimizer, clip):
     optimizer.step()
 
 
-def train_chunk_bptt(model, sample: Sampler, steps: int, lr: float, clip: float | None = 1.0):
-    """The whole sequence fed as one chunk (one state transition), backprop, Adam step."""
+def _train_bptt(model, sample: Sampler, steps: int, lr: float, clip: float | None,
+                forward: Callable) -> tuple[list, list]:
+    """Adam on the cross-entropy of ``forward(x)``'s logits, backprop through its graph."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses, correct = [], []
     for _ in range(steps):
         x, label = sample()
-        y = torch.tensor([label])
-        logits, _, _ = model.step(x, model.init_state(1))
-        loss = F.cross_entropy(logits, y)
+        logits = forward(x)
+        loss = F.cross_entropy(logits, torch.tensor([label]))
         opt.zero_grad()
         loss.backward()
         _update(model, opt, clip)
         losses.append(loss.item())
         correct.append(int(logits.argmax(-1).item() == label))
     return losses, correct
+
+
+def train_chunk_bptt(model, sample: Sampler, steps: int, lr: float, clip: float | None = 1.0):
+    """The whole sequence fed as one chunk (one state transition), backprop, Adam step."""
+    return _train_bptt(model, sample, steps, lr, clip,
+                       lambda x: model.step(x, model.init_state(1))[0])
 
 
 def predict_tokenwise(model, x):
@@ -54,18 +60,7 @@ def predict_tokenwise(model, x):
 def train_tokenwise_bptt(model, sample: Sampler, steps: int, lr: float,
                          clip: float | None = 1.0):
     """One state transition per token, the graph kept over the sequence, backprop at its end."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses, correct = [], []
-    for _ in range(steps):
-        x, label = sample()
-        logits = predict_tokenwise(model, x)
-        loss = F.cross_entropy(logits, torch.tensor([label]))
-        opt.zero_grad()
-        loss.backward()
-        _update(model, opt, clip)
-        losses.append(loss.item())
-        correct.append(int(logits.argmax(-1).item() == label))
-    return losses, correct
+    return _train_bptt(model, sample, steps, lr, clip, lambda x: predict_tokenwise(model, x))
 
 
 def target_stream(x, label: int) -> Iterable:

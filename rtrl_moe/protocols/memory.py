@@ -32,6 +32,9 @@ from .loops import target_stream
 from .models import model_info, protocol_model
 from .tasks import haystack_tokens, one_hot, random_tokens
 
+#: behaviour versions of the pieces this module computes (rtrl_moe/records/versions.py)
+VERSIONS = {"protocol.demo_memory_advantage": 1, "protocol.benchmark_memory_short": 1, "protocol.demo_extreme_short": 1}
+
 MB = 1024 ** 2
 BENCH_MOE = dict(d_model=64, n_heads=2, n_slots=16, n_experts=4, topk=2, d_in=8, d_out=4)
 LENGTHS = (32, 64, 128, 256, 512, 1024, 2048)

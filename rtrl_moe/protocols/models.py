@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rtrl_moe.cell import Cell
+
 ARCHS = ("upstream", "bench")
 PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -96,26 +98,10 @@ class CellConfig:
         return dataclasses.asdict(self)
 
 
-class _Cell(nn.Module):
-    """The step interface the learners use: transition / readout / step / forward(part)."""
-
-    def step(self, x_t, h):
-        h_new, route = self.transition(x_t, h)
-        return self.readout(x_t, h_new), h_new, route
-
-    def forward(self, x_t, h, part: str = "step"):
-        if part == "transition":
-            return self.transition(x_t, h)
-        if part == "readout":
-            return self.readout(x_t, h)
-        return self.step(x_t, h)
-
-    def expert_param_groups(self) -> list:
-        return []
-
-
-class SiluNormRNN(_Cell):
+class SiluNormRNN(Cell):
     """train_anbn.py's SimpleRNN. Parameters named ``state_*`` touch the state, as there."""
+
+    VERSIONS = {"model.silu-norm-rnn": 1}     # of its step (rtrl_moe/records/versions.py)
 
     def __init__(self, d_in: int = 2, hidden: int = 30, d_out: int = 2):
         super().__init__()
@@ -146,8 +132,10 @@ class SiluNormRNN(_Cell):
         return self.output_fc2(F.silu(self.output_fc1(h)))
 
 
-class ReluEmbedRNN(_Cell):
+class ReluEmbedRNN(Cell):
     """003's RNN baseline: the one-hot token's embedding into a relu RNNCell, a linear head."""
+
+    VERSIONS = {"model.relu-embed-rnn": 1}    # of its step (rtrl_moe/records/versions.py)
 
     def __init__(self, vocab: int = 8, hidden: int = 32, d_out: int = 4):
         super().__init__()

@@ -18,7 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from rtrl_moe.records import append_record, code_fingerprints, ensure_appendable, make_record
+from rtrl_moe.records import (
+    append_record,
+    code_fingerprints,
+    ensure_appendable,
+    make_record,
+    staleness,
+)
 from rtrl_moe.records.store import read_records
 
 from .registry import Piece, piece
@@ -45,15 +51,14 @@ def fingerprint(p: Piece, arch: str) -> dict:
     return code_fingerprints(library_files=p.library_files(arch))
 
 
-def stored_ok(out: Path) -> dict:
-    """``{point_key: library fingerprint}`` of the ok protocol records already in ``out``."""
+def stored_ok(out: Path) -> set:
+    """The point keys of the fresh ok protocol records already in ``out`` (fresh: every
+    behaviour version they measured is today's, ``rtrl_moe.records.staleness``)."""
     if not out.is_file():
-        return {}
-    done = {}
-    for r in read_records(out):
-        if r.get("config", {}).get("kind") == "protocol" and r.get("status") == "ok":
-            done[r.get("point_key")] = (r.get("code") or {}).get("library")
-    return done
+        return set()
+    return {r.get("point_key") for r in read_records(out)
+            if r.get("config", {}).get("kind") == "protocol" and r.get("status") == "ok"
+            and staleness(r)[0] is False}
 
 
 def run_child(name: str, seed: int, args: dict, arch: str, timeout_s: float) -> tuple:
@@ -90,14 +95,15 @@ def run(names, seeds, out, arch: str, overrides: dict | None = None,
         code = fingerprint(p, arch)
         for seed in seeds:
             key = point_key(name, seed, args, arch)
-            if done.get(key) == code["library"]:
-                log(f"skip {key} (stored, same code)")
+            if key in done:
+                log(f"skip {key} (stored, same behaviour versions)")
                 continue
             limit = timeout_s or p.timeout_s
             status, metrics, message, wall = run_child(name, seed, args, arch, limit)
             rec = make_record(config=point_config(p, seed, args, arch), status=status,
                               metrics=metrics, message=message, point_key=key,
-                              wall_s=round(wall, 3), timeout_s=limit, code=code)
+                              wall_s=round(wall, 3), timeout_s=limit, code=code,
+                              units=p.units_for(arch))
             append_record(out, rec)
             written.append(rec)
             log(f"{status:7s} {key} {wall:.1f}s" + (f" ({message})" if message else ""))

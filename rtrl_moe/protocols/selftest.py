@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import os
 
+#: behaviour versions of the pieces this module computes (rtrl_moe/records/versions.py)
+VERSIONS = {"protocol.selftest": 1}
+
 
 def selftest(seed: int, arch: str, crash: bool = False, exit_code: int = 0) -> dict:
     if crash:

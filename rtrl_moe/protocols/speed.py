@@ -26,6 +26,9 @@ from .haystack import jacobian_kwargs
 from .models import model_info, protocol_model
 from .tasks import haystack_tokens, one_hot, random_tokens
 
+#: behaviour versions of the pieces this module computes (rtrl_moe/records/versions.py)
+VERSIONS = {"protocol.tree_speed_haystack": 1, "protocol.tree_speed_anbn_10steps": 1}
+
 ARMS = ("sparse-rtrl", "rtrl")
 ALL_ARMS = ("tree-rtrl", "sparse-rtrl", "rtrl")
 ANBN_SPEED_MOE = dict(d_model=64, n_heads=2, n_slots=8, n_experts=16, topk=2, d_in=8, d_out=4)

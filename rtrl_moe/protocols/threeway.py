@@ -15,6 +15,9 @@ from .loops import train_chunk_bptt, train_rtrl, train_tokenwise_bptt, window
 from .models import ReluEmbedRNN, protocol_model
 from .tasks import haystack_tokens, one_hot
 
+#: behaviour versions of the pieces this module computes (rtrl_moe/records/versions.py)
+VERSIONS = {"protocol.rnn_vs_moe_rtrl_128": 1}
+
 
 def rnn_vs_moe_rtrl(seed: int, arch: str, seq_len: int = 128, steps: int = 80, lr: float = 3e-3,
                     n: int = 20, learner: str = "sparse-rtrl") -> dict:

@@ -58,6 +58,9 @@ from torch.func import functional_call, jacrev, vmap
 
 from .tasks import one_hot, random_tokens
 
+#: behaviour versions of the pieces this module computes (rtrl_moe/records/versions.py)
+VERSIONS = {"protocol.upstream_rtrl_speed": 1}
+
 UPSTREAM_REPO = "jmCabrillana/rtrl_moe"
 UPSTREAM_COMMIT = "3d98e13c3961aa16307ef1345acbfbddf782ff70"
 #: the documents' config; upstream's cell takes n_heads (2 in train.py), ours does not

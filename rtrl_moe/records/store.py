@@ -46,9 +46,15 @@ from .schema import (
 def make_record(*, config: dict, status: str, metrics: Optional[dict] = None,
                 message: Optional[str] = None, run_id: Optional[str] = None,
                 machine: Optional[dict] = None, git: Optional[dict] = None,
-                **extra: Any) -> dict:
+                units: Iterable[str] = (), **extra: Any) -> dict:
+    """One record. ``versions`` (``rtrl_moe/records/versions.py``) is stamped with today's
+    version of every unit the config's standard fields name (the bench's kinds) plus ``units``
+    (the writer's own: a protocol piece's, a long-range point's); a unit nobody declares is
+    stored as ``null``, so the record is stale rather than lost or silently fresh. A
+    ``versions=`` given in ``extra`` is stored as given."""
     from .machine import git_info, machine_info, new_run_id, utc_now
     from .provenance import code_fingerprints
+    from .versions import current_versions, units_of
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     g = git if git is not None else git_info()
@@ -65,6 +71,10 @@ def make_record(*, config: dict, status: str, metrics: Optional[dict] = None,
         "metrics": metrics or {},
         "code": code_fingerprints(),   # which source it measured (records/provenance.py)
     }
+    names = sorted(set(units_of(config)) | set(units))
+    if names:
+        cur = current_versions()
+        rec["versions"] = {u: cur.get(u) for u in names}
     rec.update(extra)
     return sanitize(rec)
 

@@ -42,6 +42,17 @@ def test_resume_reuses_only_clean_records_of_this_commit_and_machine():
     assert _reusable(recs, "c" * 40, "other", dirty=False) == {}
 
 
+def test_resume_reuses_records_whose_behaviour_versions_are_todays_on_any_commit():
+    from rtrl_moe.records import current_versions
+    v = current_versions()["learner.sparse-rtrl"]
+    fresh = {**_stored(False, "f", commit="e" * 40), "versions": {"learner.sparse-rtrl": v}}
+    stale = {**_stored(False, "s", commit="e" * 40), "versions": {"learner.sparse-rtrl": v - 1}}
+    dirty = {**fresh, "dirty": True, "point_key": "d"}
+    other = {**fresh, "machine": {"machine_id": "x"}, "point_key": "o"}
+    assert _reusable([fresh, stale, dirty, other], "c" * 40, "m", dirty=False) == {"f": "ok"}
+    assert _reusable([fresh], "c" * 40, "m", dirty=True) == {"f": "ok"}
+
+
 def test_a_dirty_tree_refuses_to_resume_past_clean_records():
     with pytest.raises(SweepError, match="uncommitted changes.*--rerun-if-dirty"):
         _reusable([_stored(False, "a")], "c" * 40, "m", dirty=True)

@@ -103,20 +103,20 @@ def test_isolated_point_reports_a_python_error_with_traceback(tiny, hook_env):
 
 
 def test_progress_shows_an_eta_on_a_terminal_and_plain_lines_elsewhere():
-    from rtrl_moe.bench.sweep import _Progress
+    from rtrl_moe.bench.sweep_plan import Progress
 
     class Tty(io.StringIO):
         def isatty(self):
             return True
     tty = Tty()
-    bar = _Progress(tty, 4)
+    bar = Progress(tty, 4)
     bar.line("[1/4] ok")
     bar.advance()
     bar.close()
     text = tty.getvalue()
     assert "1/4" in text and "<" in text and "[1/4] ok" in text     # tqdm's [elapsed<remaining]
     plain = io.StringIO()
-    bar = _Progress(plain, 4)
+    bar = Progress(plain, 4)
     bar.line("[1/4] ok")
     bar.advance()
     bar.close()

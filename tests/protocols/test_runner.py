@@ -30,17 +30,18 @@ def test_a_crash_is_stored_and_the_others_run(tmp_path):
     assert list(df["config.protocol"]) == ["selftest"] * 4
 
 
-def test_resume_skips_points_stored_for_the_same_code(tmp_path):
+def test_resume_skips_points_stored_with_todays_behaviour_versions(tmp_path):
     out = tmp_path / "p.jsonl"
     run(["selftest"], [0], out, "bench", log=lambda *_: None)
     seen = []
     run(["selftest"], [0, 1], out, "bench", log=seen.append)
     assert any(s.startswith("skip") for s in seen)
     assert [r["config"]["seed"] for r in read_records(out)] == [0, 1]
-    # a record measured with other code is not a reason to skip
+    # a record of another version of its piece is not a reason to skip
     lines = out.read_text().splitlines()
     rec = json.loads(lines[0])
-    rec["code"]["library"] = "000000000000"
+    assert rec["versions"] == {"protocol.selftest": 1}
+    rec["versions"]["protocol.selftest"] = 0
     out.write_text(json.dumps(rec) + "\n")
     run(["selftest"], [0], out, "bench", log=lambda *_: None)
     assert len(read_records(out)) == 2

@@ -15,6 +15,9 @@ from .. import spec
 from ..budget import Budget
 from ..config import PointConfig
 
+#: behaviour version of what this kind measures (rtrl_moe/records/versions.py)
+VERSIONS = {"kind.agree": 1}
+
 EXACT_REL_ERR = 1e-10
 
 

@@ -17,6 +17,9 @@ from ..budget import Budget
 from ..config import DEFAULT_LR, PointConfig
 from .step import StepRunner
 
+#: behaviour version of what this kind measures (rtrl_moe/records/versions.py)
+VERSIONS = {"kind.measure": 1}
+
 PROFILE_STEPS = 256
 
 

@@ -12,6 +12,9 @@ from ..config import DEFAULT_LR, PointConfig
 from ..probes.load import LoadMonitor
 from .step import StepRunner
 
+#: behaviour version of what this kind measures (rtrl_moe/records/versions.py)
+VERSIONS = {"kind.train": 1}
+
 EVAL_MIN_TARGETS = 1000
 EVAL_MAX_BATCHES = 4096    # haystack has one target per sequence: 1000 batches at B=1
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
+#: behaviour version of what this probe counts (rtrl_moe/records/versions.py)
+VERSIONS = {"probe.rss": 1}
+
 
 # -- resident set size -------------------------------------------------------------------------
 def _proc_status() -> dict:

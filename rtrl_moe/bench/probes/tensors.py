@@ -15,6 +15,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Iterable
 
+#: behaviour version of what this probe counts (rtrl_moe/records/versions.py)
+VERSIONS = {"probe.tensors": 1}
+
 
 # -- tensor accounting -------------------------------------------------------------------------
 def storage_key(t) -> tuple[tuple, int]:
