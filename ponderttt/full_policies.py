@@ -32,6 +32,10 @@ from .oracle import ACTIONS, COSTS, OutcomeTable
 STEPS = (0, 1, 2, 4)   # per ACTIONS index
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when gate and PPO on the carried full-weight stream changes
+VERSIONS = {"ponder.full-policies": 1}
+
+
 class CarriedModel:
     """One stream's weights (a copy of the backbone) and its Adam."""
 

@@ -27,6 +27,10 @@ from .ttt_minibatch import MiniBatchTTT, chunk_loss
 TRAIN_STEPS = (1, 2, 4)
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when which slow weights are kept (validation, early stopping) changes
+VERSIONS = {"ponder.slow-training": 1}
+
+
 @dataclass(frozen=True)
 class SlowTrainConfig:
     max_steps: int = 600

@@ -45,6 +45,10 @@ from torch import nn
 ACTION_STEPS = (0, 1, 2, 4)   # SKIP, UPDATE_1, UPDATE_2, UPDATE_4
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when the delta TTT layer: what SKIP/UPDATE_k add to h changes
+VERSIONS = {"ponder.ttt-layer": 1}
+
+
 @dataclass(frozen=True)
 class MiniBatchTTTConfig:
     d_model: int

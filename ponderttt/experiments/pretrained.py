@@ -57,6 +57,10 @@ DEFAULT_OUT = "local/ponder/pretrained"
 UNITS = {"SKIP": 1, "UPDATE_1": 3, "UPDATE_2": 5, "UPDATE_4": 12}
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when issue 32's protocol: splits, methods, recovery, records changes
+VERSIONS = {"ponder.pretrained": 1}
+
+
 def _budget(text: str) -> float:
     try:
         v = float(text)
@@ -136,8 +140,10 @@ def done_keys(path: Path) -> set:
 
 def write(path: Path, cfg: dict, metrics: dict, status: str = "ok", message=None) -> dict:
     from rtrl_moe.records import append_record, make_record
+
+    from ..versions import units_of_config
     rec = make_record(config=cfg, status=status, metrics=metrics, message=message,
-                      point_key=point_key(cfg))
+                      point_key=point_key(cfg), units=units_of_config(cfg))
     check_contract(rec)
     append_record(path, rec)
     return rec

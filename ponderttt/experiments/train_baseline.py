@@ -119,7 +119,7 @@ def _check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
         p.error(f"--device {a.device}: CUDA is not available on this machine")
     if a.weights and not Path(a.weights).exists():
         p.error(f"--weights {a.weights}: no such file or directory")
-    if a.backbone == "smollm2-135m":
+    if getattr(a, "backbone", "gpt2-random") == "smollm2-135m":   # frontier/train_policy share _check
         if a.weights:
             p.error("--weights is for gpt2-random; smollm2-135m loads its own checkpoint")
         if dev.type != "cpu":

@@ -27,6 +27,7 @@ def test_runner_records_contract_and_resume(tmp_path):
         assert c["backbone"] == "gpt2-random" and c["update"] in ("ttt", "full")
         assert c["action"] in CONTRACT_ACTIONS and isinstance(c["seed"], int) and c["data"]
         assert isinstance(r["metrics"]["loss"], float)
+        assert r["versions"]["ponder.pretrained"] == 1 and None not in r["versions"].values()
     for r in recs["ttt"]:
         m = r["metrics"]
         if r["config"]["action"] == "SKIP":
@@ -80,3 +81,18 @@ def test_hidden_cache_resumes(tmp_path):
     ids2, h2, info2 = hidden_states(bb, "synthetic", 20, 16, tmp_path, log=lambda s: None)
     assert info2["computed_chunks"] == 0 and torch.equal(h, h2)
     assert torch.allclose(h[3], bb.hidden(ids[3:4])[0])
+
+
+def test_records_carry_behaviour_versions():
+    from rtrl_moe.records import current_versions, versions_of
+
+    from ponderttt.versions import units_of_config
+    cur = current_versions()
+    for cfg in ({"kind": "ponder", "label": "issue32", "update": "ttt", "action": "ppo"},
+                {"kind": "ponder", "label": "issue32", "update": "full", "action": "gate"},
+                {"kind": "ponder", "label": "doc-first", "action": "SKIP"}):
+        units = units_of_config(cfg)
+        assert units and all(u in cur for u in units)
+        assert versions_of(units) == {u: cur[u] for u in units}
+    assert "ponder.full-policies" in units_of_config({"kind": "ponder", "label": "issue32",
+                                                      "update": "full", "action": "ppo"})
