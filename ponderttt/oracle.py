@@ -41,6 +41,10 @@ COSTS = np.array([int(a.nominal_cost) for a in ACTIONS], dtype=np.int64)  # 1, 3
 assert all(float(c) == a.nominal_cost for c, a in zip(COSTS, ACTIONS)), "costs must be integers"
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when outcome tables and the budget oracle changes
+VERSIONS = {"ponder.oracle": 1}
+
+
 @dataclass
 class OutcomeTable:
     """``losses[t, a]``: LM loss of chunk t after action ``ACTIONS[a]`` from fresh fast

@@ -45,6 +45,10 @@ N_FEATURES = 5
 RECENT = 3
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when PID-Lagrangian PPO changes
+VERSIONS = {"ponder.policy": 1}
+
+
 @dataclass
 class PIDLagrangian:
     budget: float

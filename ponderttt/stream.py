@@ -32,6 +32,9 @@ from .flops import chunk_flops, count_flops
 from .model import PonderModel
 from .ttt import FastWeights
 
+#: behaviour version (rtrl_moe.records.versions): bump when the chunked run of the random-init TTT-Linear path: losses and timings changes
+VERSIONS = {"ponder.stream": 1}
+
 
 @dataclass
 class ChunkResult:

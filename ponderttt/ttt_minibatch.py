@@ -15,7 +15,15 @@ Sun et al.); for mini-batch j:
 
 The mean over the mini-batch's tokens is upstream's ``1/t`` token scaling taken at the
 mini-batch's end (t = 16); ``1/head_dim`` is its gradient normalisation. SKIP takes no steps:
-every mini-batch is read through ``W0, b0``. Because each step is small, UPDATE_1/2/4 end at
+every mini-batch is read through ``W0, b0``.
+
+What is added to ``h`` (issue 32): by default (``contribution="delta"``) only what the updates
+changed, ``o(LN(x_Q W + b) - LN(x_Q W0 + b0))``. The static part (``x_Q + LN(x_Q W0 + b0)``) is a
+learned adapter on the frozen backbone that has nothing to do with test-time training; trained
+on a few thousand tokens it is what made every action worse than the bare backbone (issue 24's
+runs: SKIP 0.5-0.7 nats above it). With the delta, SKIP returns ``h`` unchanged for any slow
+weights (SKIP == the bare backbone, exactly), and an update helps or hurts only by what it
+learned from the chunk. ``contribution="full"`` keeps the earlier layer (tests, comparison). Because each step is small, UPDATE_1/2/4 end at
 different weights (the random-init layer of ``ttt.py`` took one step of 0.5 that did nearly all
 the work). ``recon_before`` is the chunk's reconstruction loss at ``W0, b0`` (what the gate
 reads). ``o`` starts at zero, so before training the layer leaves the backbone's loss as it is.
@@ -37,6 +45,10 @@ from torch import nn
 ACTION_STEPS = (0, 1, 2, 4)   # SKIP, UPDATE_1, UPDATE_2, UPDATE_4
 
 
+#: behaviour version (rtrl_moe.records.versions): bump when the delta TTT layer: what SKIP/UPDATE_k add to h changes
+VERSIONS = {"ponder.ttt-layer": 1}
+
+
 @dataclass(frozen=True)
 class MiniBatchTTTConfig:
     d_model: int
@@ -45,6 +57,7 @@ class MiniBatchTTTConfig:
     base_lr: float = 1.0
     ln_eps: float = 1e-5
     init_std: float = 0.02
+    contribution: str = "delta"   # "delta": o(z_W - z_W0), SKIP is the identity; "full": o(z_W)
 
     @property
     def head_dim(self) -> int:
@@ -57,6 +70,8 @@ class MiniBatchTTTConfig:
 class MiniBatchTTT(nn.Module):
     def __init__(self, cfg: MiniBatchTTTConfig):
         super().__init__()
+        if cfg.contribution not in ("delta", "full"):
+            raise ValueError(f"contribution must be 'delta' or 'full', got {cfg.contribution!r}")
         if cfg.d_model % cfg.n_heads:
             raise ValueError(f"d_model {cfg.d_model} is not a multiple of n_heads {cfg.n_heads}")
         self.cfg = cfg
@@ -97,12 +112,19 @@ class MiniBatchTTT(nn.Module):
         W = self.W0.unsqueeze(0).expand(B, -1, -1, -1)
         b = self.b0.unsqueeze(0).expand(B, -1, -1, -1)
         recon_before = self.recon(xk, xv, W, b).mean(-1)
+        delta = cfg.contribution == "delta"
+        if delta and k == 0:   # nothing changed: exactly the backbone's h (no rounding either)
+            return torch.zeros_like(h), recon_before
+        W0, b0 = W, b
         eta = (cfg.base_lr * torch.sigmoid(self.lr_logit) / cfg.head_dim).view(1, -1, 1, 1)
         outs = []
         for j in range(n // mb):
             s = slice(j * mb, (j + 1) * mb)
             q = xq[:, :, s]
-            outs.append(q + self._ln(q @ W + b))
+            if delta:   # j = 0 has no update yet: its difference is 0
+                outs.append(self._ln(q @ W + b) - self._ln(q @ W0 + b0) if j else torch.zeros_like(q))
+            else:
+                outs.append(q + self._ln(q @ W + b))
             if k == 0 or j == n // mb - 1:   # the last mini-batch's steps would serve nobody
                 continue
             kk, vv = xk[:, :, s], xv[:, :, s]
@@ -159,6 +181,8 @@ def train_slow_weights(layer: MiniBatchTTT, head: nn.Module, hidden: torch.Tenso
     for step in range(steps):
         i = int(torch.randint(0, hidden.shape[0], (1,), generator=g))
         k = ACTION_STEPS[int(torch.randint(0, len(ACTION_STEPS), (1,), generator=g))]
+        if k == 0 and layer.cfg.contribution == "delta":
+            k = 1   # SKIP has no gradient in the delta layer
         with torch.enable_grad():
             res, _ = layer(hidden[i:i + 1], k, train=True)
             loss = chunk_loss(head, hidden[i:i + 1], res, ids[i:i + 1])

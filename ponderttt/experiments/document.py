@@ -1,7 +1,7 @@
 """Run the quick start's experiments as written, each command in its own fresh process, and
 time each one end to end (interpreter start to exit, as a user at a shell would see it).
 
-    python -m ponderttt.experiments.document --out results/ponder [--scale 125m] [--only ...]
+    python -m ponderttt.experiments.document --out local/ponder/document [--scale 125m] [--only ...]
 
 Groups: ``quick`` (the "Quick Validation": SKIP, 10 chunks), ``first`` (the "First
 Experiment": 20 chunks of each action, synthetic), ``real`` (the same four on
@@ -75,9 +75,10 @@ def _last_run_id(path: Path):
         return None
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ponderttt.experiments.document",
-                                description="The PonderTTT quick start's experiments, timed.")
+def build_parser() -> argparse.ArgumentParser:
+    from .train_baseline import _Parser
+    p = _Parser(prog="python -m ponderttt.experiments.document",
+                description="The PonderTTT quick start's experiments, timed.")
     p.add_argument("--out", default="local/ponder/document",
                    help="folder for records, logs and commands.ndjson (default local/ponder/document)")
     p.add_argument("--scale", default="125m", help="--model_scale of every command (default 125m)")
@@ -85,7 +86,11 @@ def main(argv=None) -> int:
                    help="groups to run (default all: quick first real mix policy)")
     p.add_argument("--extra", nargs=argparse.REMAINDER, default=[],
                    help="further flags passed to every command (e.g. --threads 2)")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    a = build_parser().parse_args(argv)
     out = Path(a.out)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     failed = 0

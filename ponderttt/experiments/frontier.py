@@ -1,8 +1,8 @@
 """The quality-cost frontier: loss vs average cost per chunk on held-out chunks, for the fixed
 actions, the inner-loss gate, the PID-Lagrangian PPO policy and the oracles, over seeds.
 
-    python -m ponderttt.experiments.frontier --model_scale 125m --output results/ponder/frontier.jsonl
-    python -m ponderttt.experiments.frontier --output results/ponder/frontier.jsonl --summary
+    python -m ponderttt.experiments.frontier --model_scale 125m --output local/ponder/frontier.jsonl
+    python -m ponderttt.experiments.frontier --output local/ponder/frontier.jsonl --summary
 
 Per (data, seed): build the model (random init from the seed), compute the outcome tables of
 the training and the held-out chunks (oracle.py: every chunk from fresh fast weights, ONE
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model_scale", choices=list(SCALES), default="125m",
                    help="GPT-2 shape (default 125m, ~45 min for the defaults on one core; "
                         "docs/PONDERTTT.md has the times per scale)")
-    p.add_argument("--output", default="results/ponder/frontier.jsonl",
+    p.add_argument("--output", default="local/ponder/frontier.jsonl",
                    help="JSON Lines file the records are appended to (and resumed from)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                    help="seeds: model init, data window, policy (default 0 1 2)")

@@ -1,162 +1,164 @@
-"""PonderTTT on a pretrained backbone (issue 24): the frontier in the TTT-Linear mode, and the
-seed's own UPDATE_k (dynamic evaluation of all weights) as fixed actions.
+"""PonderTTT on a pretrained backbone, judged against the bare backbone (issue 32).
 
-    python -m ponderttt.experiments.pretrained --output results/ponder/pretrained.jsonl
-    python -m ponderttt.experiments.pretrained --backbone gpt2-random --scale tiny ...  # smoke
-    python -m ponderttt.experiments.pretrained --output ... --summary
+    python -m ponderttt.experiments.pretrained                         # -> local/ponder/pretrained/
+    python -m ponderttt.experiments.pretrained --out_dir results/ponder
+    python -m ponderttt.experiments.pretrained --backbone gpt2-random --scale tiny ...   # smoke
+    python -m ponderttt.experiments.pretrained --out_dir results/ponder --summary
 
-``--update ttt`` (per seed): the TTT-Linear layer (ttt_minibatch.py) is built from the seed and
-its slow weights trained on cached hidden states of ``--train_chunks`` stdlib-train chunks (the
-backbone frozen); then outcome tables (every action's loss per chunk, each chunk from fresh fast
-weights, tokens scored causally: mini-batch j through the fast weights of mini-batches < j) on
-``--policy_chunks`` further stdlib-train chunks (the gate's warm-up, PPO's training) and on
-``--eval_chunks`` chunks of each evaluation data set (window ``seed`` of the cached set). Methods
-select one outcome per chunk: the fixed actions, the hindsight oracle, the reconstruction-loss
-gate at each rate, PID-Lagrangian PPO at each budget (the realised cost kept within the budget,
-policy.py), the budget oracle. ``recovery`` = (loss_SKIP - loss) / (loss_SKIP - loss_oracle),
-the oracle being the DP optimum at the method's own realised nominal cost.
+Three experiments, one records file each (JSON Lines through ``rtrl_moe.records``):
 
-``--update full``: the four actions interleaved chunk by chunk on ``--full_chunks`` consecutive
-chunks of each data set (dynamic_eval.py: k Adam steps, lr 3e-4, on all weights, carried;
-each chunk scored before its update), with torch-counted FLOPs of one chunk per action.
+* ``ttt_training.jsonl`` (``--stage ttt``): per seed, the TTT layer (delta contribution: SKIP
+  is the bare backbone exactly) built from the seed, its slow weights trained on
+  ``--train_chunks`` stdlib-train chunks with early stopping on ``--val_chunks`` further ones
+  (slow_training.py; cached hidden states; the layer is checkpointed, so a run resumes). One
+  record per (split, action): the loss on the train chunks (data ``stdlib-train``), on the
+  validation chunks (``stdlib-val``).
+* ``ttt_frontier.jsonl`` (``--stage ttt``): per seed and evaluation data set (stdlib held-out,
+  Go, synthetic ids; window ``seed`` of ``--eval_chunks`` chunks): bare, SKIP, UPDATE_1/2/4,
+  the oracle (unconstrained, and the budget oracle at each budget), the reconstruction-loss
+  gate and PPO at each budget, all selected from one outcome table per chunk (each chunk from
+  the learned W0, b0).
+* ``full_frontier.jsonl`` (``--stage full``): the seed's own mode (k Adam steps on all the
+  backbone's weights, carried, each chunk scored before its update) on window ``seed`` of
+  ``--full_chunks`` chunks of each data set: the four fixed actions interleaved chunk by chunk
+  in one process (the cost claims' time ratios), then the gate and PPO at each
+  ``--full_budgets`` on their own carried streams (full_policies.py).
 
-One record per point (JSON Lines, schema 1, ``config.kind "ponder"``, label ``pretrained``),
-``point_key`` for resume; a point that fails is an ``error`` record. The random-init GPT-2
-backbone's records say ``config.role = "pipeline-check"``.
+Recovery, one definition for every record (``metrics.recovery``):
+``(loss_bare - loss) / (loss_bare - loss_oracle(B))``, B the method's declared budget in the
+document's units (1/3/5/12 a chunk; a fixed action's own cost, the gate's and PPO's budget),
+loss_oracle(B) the exact budget oracle on the same chunks; 0 when the oracle has no headroom
+at B. A policy that never updates has loss = bare and scores 0; it never drops out. Only the
+TTT mode has an oracle; the full mode's records have ``recovery: null`` (its state carries:
+no exact oracle) and are compared with the fixed actions at equal cost instead.
+
+Every record: ``config.backbone``, ``config.update`` (``ttt``/``full``), ``config.data``,
+``config.seed``, ``config.action`` (bare, SKIP, UPDATE_1/2/4, oracle, gate, ppo) and
+``metrics.loss`` (nats a token on the scored chunks); ``point_key`` for resume (a point already
+in the file as ``ok`` is skipped; one that fails is an ``error`` record and the rest go on,
+exit status 1).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
-import traceback
 from pathlib import Path
 
-LABEL = "pretrained"
+from .train_baseline import _Parser, _positive
+
 EVAL_DATA = ("stdlib-heldout", "go", "synthetic")
-UPDATES = ("ttt", "full")
-METHODS = ("fixed", "hindsight", "gate", "ppo", "oracle")
+STAGES = ("ttt", "full")
 ACTION_NAMES = ("SKIP", "UPDATE_1", "UPDATE_2", "UPDATE_4")
+CONTRACT_ACTIONS = ("bare",) + ACTION_NAMES + ("oracle", "gate", "ppo")
+FILES = {"training": "ttt_training.jsonl", "ttt": "ttt_frontier.jsonl", "full": "full_frontier.jsonl"}
+DEFAULT_OUT = "local/ponder/pretrained"
+UNITS = {"SKIP": 1, "UPDATE_1": 3, "UPDATE_2": 5, "UPDATE_4": 12}
+
+
+#: behaviour version (rtrl_moe.records.versions): bump when issue 32's protocol: splits, methods, recovery, records changes
+VERSIONS = {"ponder.pretrained": 1}
+
+
+def _budget(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1.0 <= v <= 12.0:
+        raise argparse.ArgumentTypeError(f"a budget is 1..12 units a chunk, got {v:g}")
+    return v
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .train_baseline import _Parser, _positive
     p = _Parser(prog="python -m ponderttt.experiments.pretrained",
-                description="PonderTTT on a pretrained backbone: TTT-Linear frontier and the "
-                            "seed's full-weight UPDATE_k.")
-    p.add_argument("--backbone", choices=["smollm2-135m", "gpt2-random"], default="smollm2-135m")
-    p.add_argument("--scale", default="tiny", help="gpt2-random's scale (default tiny)")
-    p.add_argument("--update", nargs="+", choices=UPDATES, default=list(UPDATES))
-    p.add_argument("--data", nargs="+", choices=EVAL_DATA, default=list(EVAL_DATA))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--chunk_size", type=_positive, default=256)
-    p.add_argument("--train_chunks", type=_positive, default=48, help="outer-training chunks")
-    p.add_argument("--policy_chunks", type=_positive, default=32, help="gate/PPO training chunks")
-    p.add_argument("--eval_chunks", type=_positive, default=32)
-    p.add_argument("--outer_steps", type=_positive, default=120)
-    p.add_argument("--outer_lr", type=float, default=1e-3)
-    p.add_argument("--gate_rates", type=float, nargs="+", default=[0.25, 0.5])
-    p.add_argument("--gate_action", choices=ACTION_NAMES[1:], default="UPDATE_1")
-    p.add_argument("--budgets", type=float, nargs="+", default=[1.5, 2.0, 3.0])
-    p.add_argument("--ppo_iterations", type=_positive, default=50)
-    p.add_argument("--full_chunks", type=_positive, default=6)
-    p.add_argument("--output", default="results/ponder/pretrained.jsonl")
-    p.add_argument("--cache_dir", default=None, help="default local/ponder_cache")
-    p.add_argument("--threads", type=_positive, default=1)
-    p.add_argument("--summary", action="store_true")
+                description="PonderTTT on a pretrained backbone against the bare backbone: the "
+                            "TTT layer's training and frontier, and the seed's full-weight mode.")
+    a = p.add_argument
+    a("--backbone", choices=["smollm2-135m", "gpt2-random"], default="smollm2-135m",
+      help="smollm2-135m (the measurement, default) or gpt2-random (pipeline check)")
+    a("--scale", default="tiny", help="gpt2-random's GPT-2 scale (default tiny)")
+    a("--stage", nargs="+", choices=STAGES, default=list(STAGES),
+      help="ttt: train the layer and its frontier; full: the full-weight mode (default both)")
+    a("--data", nargs="+", choices=EVAL_DATA, default=list(EVAL_DATA),
+      help="evaluation data sets (default all three)")
+    a("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default 0 1 2)")
+    a("--chunk_size", type=_positive, default=128, help="tokens a chunk (default 128)")
+    a("--train_chunks", type=_positive, default=256, help="slow-weight training chunks (256)")
+    a("--val_chunks", type=_positive, default=32, help="validation chunks (32)")
+    a("--policy_chunks", type=_positive, default=32,
+      help="stdlib-train chunks the gate warms up on and PPO trains on (32)")
+    a("--eval_chunks", type=_positive, default=16, help="TTT-mode chunks per data set and seed (16)")
+    a("--max_steps", type=_positive, default=600, help="slow-weight steps at most (600)")
+    a("--eval_every", type=_positive, default=50, help="steps between validations (50)")
+    a("--patience", type=_positive, default=3, help="validations without gain before stopping (3)")
+    a("--outer_lr", type=float, default=1e-3, help="Adam's rate for the slow weights (1e-3)")
+    a("--budgets", type=_budget, nargs="+", default=[1.5, 2.0, 2.5],
+      help="TTT-mode budgets, units a chunk, for the gate, PPO and the oracle (1.5 2 2.5)")
+    a("--full_budgets", type=_budget, nargs="+", default=[1.5, 2.0],
+      help="full-mode budgets for the gate and PPO (1.5 2)")
+    a("--gate_action", choices=ACTION_NAMES[1:], default="UPDATE_1",
+      help="what the gate does when it fires (UPDATE_1)")
+    a("--ppo_iterations", type=_positive, default=50, help="PPO iterations (50)")
+    a("--full_chunks", type=_positive, default=6, help="full-mode chunks per data set and seed (6)")
+    a("--full_policy_data", nargs="+", choices=EVAL_DATA, default=None,
+      help="data sets the full mode's gate and PPO run on (default: every --data)")
+    a("--full_policy_chunks", type=_positive, default=8,
+      help="rows of the full mode's PPO surrogate table (8)")
+    a("--out_dir", default=DEFAULT_OUT, help=f"where the three records files go ({DEFAULT_OUT})")
+    a("--cache_dir", default=None, help="hidden states, layers, model (default local/ponder_cache)")
+    a("--threads", type=_positive, default=1, help="torch CPU threads (1)")
+    a("--summary", action="store_true", help="print the records' summary table and exit")
     return p
 
 
 def point_key(c: dict) -> str:
-    return (f"ponder-pretrained|{c['backbone']}|{c['update']}|{c['data']}|seed{c['seed']}|"
-            f"{c['method']}|{c['setting']}|c{c['chunk_size']}|n{c['eval_chunks']}")
+    return (f"ponder32|{c['backbone']}|{c['update']}|{c['data']}|seed{c['seed']}|{c['action']}|"
+            f"{c['setting']}|c{c['chunk_size']}|n{c['n_chunks']}")
 
 
-def validate(rec: dict) -> dict:
-    from .._harness import validate_record
-    if validate_record is not None:
-        validate_record(rec, None, None)
+def check_contract(rec: dict) -> dict:
+    """The fields outside checks read (issue 32's contract); ValueError when one is off."""
     c, m = rec["config"], rec["metrics"]
-    if c.get("label") != LABEL or c.get("update") not in UPDATES:
-        raise ValueError("not a pretrained-backbone record")
-    if rec.get("point_key") != point_key(c):
-        raise ValueError("point_key does not match the config")
-    if rec["status"] == "ok":
-        for k in ("loss", "avg_cost", "loss_skip"):
-            if not (isinstance(m.get(k), (int, float)) and math.isfinite(m[k])):
-                raise ValueError(f"metrics.{k} must be finite")
-        if len(m["chunk_losses"]) != m["n_chunks"]:
-            raise ValueError("chunk_losses do not match n_chunks")
+    for k in ("backbone", "update", "data", "seed", "action"):
+        if k not in c:
+            raise ValueError(f"config.{k} missing")
+    if c["update"] not in STAGES or c["action"] not in CONTRACT_ACTIONS:
+        raise ValueError(f"config.update {c['update']!r} / config.action {c['action']!r}")
+    if rec["status"] == "ok" and not (isinstance(m.get("loss"), (int, float)) and math.isfinite(m["loss"])):
+        raise ValueError("metrics.loss must be a finite number")
     return rec
 
 
-def read(path: Path) -> list:
-    out = []
-    if path.exists():
-        for i, line in enumerate(path.read_text().splitlines(), 1):
-            if line.strip():
-                try:
-                    out.append(validate(json.loads(line)))
-                except (ValueError, KeyError, TypeError) as e:
-                    print(f"{path}:{i}: ignored (will be redone): {e}", file=sys.stderr)
-    return out
+def done_keys(path: Path) -> set:
+    from rtrl_moe.records import read_records
+    if not path.exists():
+        return set()
+    return {r.get("point_key") for r in read_records(path) if r["status"] == "ok"}
 
 
-# -- TTT-Linear mode ---------------------------------------------------------------------------
+def write(path: Path, cfg: dict, metrics: dict, status: str = "ok", message=None) -> dict:
+    from rtrl_moe.records import append_record, make_record
 
-def _ttt_tables(a, bb, seed, cache, log):
-    """(policy table, {data: eval table}, info) of one seed; the trained layer is cached."""
-    import numpy as np
-    import torch
-
-    from ..hidden_cache import hidden_states
-    from ..oracle import OutcomeTable
-    from ..ttt_minibatch import MiniBatchTTT, MiniBatchTTTConfig, outcome_rows, train_slow_weights
-    ntr = a.train_chunks + a.policy_chunks
-    ids_tr, h_tr, inf_tr = hidden_states(bb, "stdlib-train", ntr, a.chunk_size, cache, log)
-    torch.manual_seed(seed)
-    layer = MiniBatchTTT(MiniBatchTTTConfig(bb.d_model, bb.n_heads))
-    tag = f"{bb.name}{'-' + bb.info['scale'] if 'scale' in bb.info else ''}"
-    lf = Path(cache) / "ttt_layers" / f"{tag}_c{a.chunk_size}_tr{a.train_chunks}_s{a.outer_steps}_seed{seed}.pt"
-    t0 = time.perf_counter()
-    if lf.is_file():
-        blob = torch.load(lf, weights_only=False)
-        layer.load_state_dict(blob["state"])
-        hist = blob["hist"]
-    else:
-        hist = train_slow_weights(layer, bb.head, h_tr[:a.train_chunks], ids_tr[:a.train_chunks],
-                                  a.outer_steps, lr=a.outer_lr, seed=seed, log=log)
-        lf.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"state": layer.state_dict(), "hist": hist}, lf.with_suffix(".tmp"))
-        lf.with_suffix(".tmp").replace(lf)
-    outer_s = time.perf_counter() - t0
-    layer.eval()
-
-    def table(ids, h, name):
-        t = time.perf_counter()
-        L, R, S = outcome_rows(layer, bb.head, h, ids)
-        secs = {"ttt": S[:, 0].tolist(), "head": S[:, 1].tolist(), "wall": time.perf_counter() - t}
-        return OutcomeTable(L, R, a.chunk_size, secs, {"data": name})
-    pol = table(ids_tr[a.train_chunks:], h_tr[a.train_chunks:], "stdlib-train")
-    evals, hinfo = {}, {"stdlib-train": inf_tr}
-    for d in a.data:
-        n = (seed + 1) * a.eval_chunks
-        ids, h, inf = hidden_states(bb, d, n, a.chunk_size, cache, log)
-        hinfo[d] = inf
-        sl = slice(seed * a.eval_chunks, n)
-        evals[d] = table(ids[sl], h[sl], d)
-    flops = _ttt_flops(bb, layer, ids_tr[:1], h_tr[:1])
-    info = {"outer_history": hist, "outer_seconds": outer_s, "layer_cached": lf.is_file(),
-            "hidden": hinfo, "flops_per_chunk": flops,
-            "outer_loss_first_last": [float(np.mean([x[1] for x in hist[:10]])),
-                                      float(np.mean([x[1] for x in hist[-10:]]))]}
-    return pol, evals, info
+    from ..versions import units_of_config
+    rec = make_record(config=cfg, status=status, metrics=metrics, message=message,
+                      point_key=point_key(cfg), units=units_of_config(cfg))
+    check_contract(rec)
+    append_record(path, rec)
+    return rec
 
 
-def _ttt_flops(bb, layer, ids, h) -> dict:
-    """torch-counted FLOPs of one chunk per action: backbone forward + TTT + LM head."""
+def recovery(bare: float, loss: float, oracle: float, eps: float = 1e-9) -> float:
+    """The one recovery of issue 32: (bare - loss) / (bare - oracle); 0 without headroom."""
+    head = bare - oracle
+    return 0.0 if not head > eps else (bare - loss) / head
+
+
+# -- TTT mode -----------------------------------------------------------------------------------
+
+def _flops(bb, layer, ids, h) -> dict:
+    """torch-counted FLOPs of one chunk per action: backbone forward + layer + LM head."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -173,254 +175,355 @@ def _ttt_flops(bb, layer, ids, h) -> dict:
     return {"backbone": back, **out}
 
 
-def _ttt_points(a):
-    from ..actions import Action
-    pts = [("fixed", n, {"action": n}) for n in ACTION_NAMES]
-    pts.append(("hindsight", "unconstrained", {}))
-    pts += [("gate", f"rate={r:g}", {"target_rate": r}) for r in a.gate_rates]
-    pts += [("ppo", f"budget={b:g}", {"budget": b}) for b in a.budgets]
-    cost = Action(a.gate_action).nominal_cost
-    bs = sorted(set(a.budgets) | {round(1 + r * (cost - 1), 6) for r in a.gate_rates})
-    pts += [("oracle", f"budget={b:g}", {"budget": b}) for b in bs]
-    return pts
+def _table(layer, bb, ids, h, name):
+    import torch
+
+    from ..oracle import OutcomeTable
+    from ..ttt_minibatch import chunk_loss, outcome_rows
+    t = time.perf_counter()
+    L, R, S = outcome_rows(layer, bb.head, h, ids)
+    with torch.no_grad():
+        bare = [float(chunk_loss(bb.head, h[i:i + 1], torch.zeros_like(h[i:i + 1]), ids[i:i + 1]))
+                for i in range(h.shape[0])]
+    secs = {"ttt": S[:, 0].tolist(), "head": S[:, 1].tolist(), "wall": time.perf_counter() - t}
+    return OutcomeTable(L, R, ids.shape[1], secs, {"data": name, "bare": bare})
 
 
-def _ttt_point(a, method, params, pol, held, seed):
+def _ttt_seed(a, bb, seed, base, out, log) -> int:
     import numpy as np
+    import torch
 
     from ..actions import Action
     from ..gate import InnerLossGate
+    from ..hidden_cache import hidden_states
     from ..oracle import ACTIONS, COSTS, budget_oracle, hindsight_oracle
     from ..policy import PolicyTrainer, PPOConfig
-    extra = {}
-    if method == "fixed":
-        acts = [ACTIONS.index(Action(params["action"]))] * held.n
-    elif method == "hindsight":
-        acts = hindsight_oracle(held.losses)
-    elif method == "gate":
-        gate = InnerLossGate(params["target_rate"], Action(a.gate_action))
-        gate.run(pol.inner_before)
-        acts = [ACTIONS.index(x) for x in gate.run(held.inner_before)]
-        extra["gate_final"] = gate.state()
-    elif method == "ppo":
-        tr = PolicyTrainer(pol, params["budget"], PPOConfig(), seed=seed)
-        hist = tr.train(a.ppo_iterations)
-        extra["ppo_history"] = [{k: h[k] for k in ("iteration", "reward_vs_skip", "cost", "lambda")}
-                                for h in hist]
-        acts = tr.act(held, seed=seed)
-        free = tr.act(held, seed=seed, keep_budget=False)
-        extra["unguarded_avg_cost"] = float(COSTS[np.asarray(free)].mean())
-        extra["budget_tolerance"] = 0.0
-    else:
-        acts = budget_oracle(held.losses, int(math.floor(params["budget"] * held.n + 1e-6)))
-    return np.asarray(acts, dtype=np.int64), extra
-
-
-def run_ttt(a, bb, base, done, out, log) -> int:
-    from .._harness import append_record, new_run_id
-    from ..results import build_record
-    from ._common import evaluate
-    failed = 0
-    for seed in a.seeds:
-        pts = [(d, m, s, p) for d in a.data for m, s, p in _ttt_points(a)
-               if point_key({**base, "update": "ttt", "data": d, "seed": seed, "method": m,
-                             "setting": s}) not in done]
-        if not pts:
-            log(f"ttt seed {seed}: all points done")
-            continue
-        try:
-            pol, evals, info = _ttt_tables(a, bb, seed, a.cache_dir, log)
-            err = None
-        except Exception as e:
-            traceback.print_exc()
-            err = f"{type(e).__name__}: {e}"
-        for d, method, setting, params in pts:
-            cfg = {**base, **params, "update": "ttt", "data": d, "seed": seed, "method": method,
-                   "setting": setting, "action": params.get("action", method)}
-            try:
-                if err:
-                    raise RuntimeError(f"tables failed: {err}")
-                held = evals[d]
-                acts, extra = _ttt_point(a, method, params, pol, held, seed)
-                m = evaluate(held, acts)
-                m["chunk_losses"] = held.losses[range(held.n), acts].tolist()
-                m["fixed_losses"] = {n: held.fixed(n)[0] for n in ACTION_NAMES}
-                m["flops_per_chunk"] = info["flops_per_chunk"]
-                m["avg_flops_ratio"] = sum(info["flops_per_chunk"][ACTION_NAMES[i]] for i in acts) / (
-                    len(acts) * info["flops_per_chunk"]["SKIP"])
-                m["table_seconds"] = held.seconds
-                m["outer_loss_first_last"] = info["outer_loss_first_last"]
-                m["outer_seconds"] = info["outer_seconds"]
-                m["recon_before"] = held.inner_before.tolist()
-                m.update(extra)
-                rec = build_record(run_id=new_run_id(), config=cfg, metrics=m)
-                status = f"loss={m['loss']:.4f} cost={m['avg_cost']:.2f}" + (
-                    "" if m["recovery"] is None else f" rec={m['recovery']:.2f}")
-            except Exception as e:
-                rec = build_record(run_id=new_run_id(), config=cfg, metrics={}, status="error",
-                                   message=f"{type(e).__name__}: {e}")
-                status, failed = f"ERROR {e}", failed + 1
-            rec["point_key"] = point_key(cfg)
-            validate(rec)
-            append_record(out, rec)
-            log(f"  ttt {d} seed {seed} {method} {setting}: {status}")
-    return failed
-
-
-def run_bare(a, bb, base, done, out, log) -> int:
-    """The bare backbone's loss on each seed's evaluation window (no TTT layer): what the
-    TTT-Linear mode's SKIP (the trained layer read through W0, b0) is to be compared with.
-    From the cached hidden states and the LM head only."""
-    import torch
-
-    from .._harness import append_record, new_run_id
-    from ..hidden_cache import hidden_states
-    from ..results import build_record
-    from ..ttt_minibatch import chunk_loss
-    skips = {}
-    for r in read(out):
-        c = r["config"]
-        if r["status"] == "ok" and c["update"] == "ttt" and c["setting"] == "SKIP":
-            skips[(c["data"], c["seed"])] = r["metrics"]["loss"]
-    for seed in a.seeds:
-        for d in a.data:
-            cfg = {**base, "update": "ttt", "data": d, "seed": seed, "method": "bare",
-                   "setting": "backbone", "action": "bare"}
+    from ..slow_training import SlowTrainConfig, mean_loss, train_early_stopping
+    from ..ttt_minibatch import MiniBatchTTT, MiniBatchTTTConfig, chunk_loss
+    ntr, nval, npol = a.train_chunks, a.val_chunks, a.policy_chunks
+    ids_all, h_all, _ = hidden_states(bb, "stdlib-train", ntr + nval + npol, a.chunk_size, a.cache_dir, log)
+    tr, va, po = slice(0, ntr), slice(ntr, ntr + nval), slice(ntr + nval, ntr + nval + npol)
+    torch.manual_seed(seed)
+    lcfg = MiniBatchTTTConfig(bb.d_model, bb.n_heads)
+    layer = MiniBatchTTT(lcfg)
+    scfg = SlowTrainConfig(a.max_steps, a.eval_every, a.patience, a.outer_lr, seed=seed)
+    tag = bb.name + (f"-{bb.info['scale']}" if "scale" in bb.info else "")
+    ckpt = Path(a.cache_dir) / "ttt_layers32" / f"{tag}_c{a.chunk_size}_tr{ntr}_va{nval}_seed{seed}.pt"
+    hist = train_early_stopping(layer, bb.head, h_all[tr], ids_all[tr], h_all[va], ids_all[va],
+                                scfg, ckpt, log)
+    layer.eval()
+    common = {**base, "update": "ttt", "seed": seed, "layer": lcfg.to_dict(),
+              "slow_training": scfg.to_dict(), "train_chunks": ntr, "val_chunks": nval,
+              "policy_chunks": npol}
+    # train / validation losses of the kept layer (first 32 train chunks: the whole set is long)
+    ntr_eval = min(32, ntr)
+    fpath = Path(a.out_dir) / FILES["training"]
+    done = done_keys(fpath)
+    for split, sl in (("stdlib-train", slice(0, ntr_eval)), ("stdlib-val", va)):
+        losses = mean_loss(layer, bb.head, h_all[sl], ids_all[sl], steps=(0, 1, 2, 4))
+        with torch.no_grad():
+            bare = float(np.mean([float(chunk_loss(
+                bb.head, h_all[sl][i:i + 1], torch.zeros_like(h_all[sl][i:i + 1]), ids_all[sl][i:i + 1]))
+                for i in range(h_all[sl].shape[0])]))
+        n = h_all[sl].shape[0]
+        for act, loss in [("bare", bare)] + [(nm, losses[k]) for nm, k in zip(ACTION_NAMES, (0, 1, 2, 4))]:
+            cfg = {**common, "data": split, "action": act, "setting": act, "method": "fixed",
+                   "chunk_size": a.chunk_size, "n_chunks": n}
             if point_key(cfg) in done:
                 continue
-            n = (seed + 1) * a.eval_chunks
-            ids, h, _ = hidden_states(bb, d, n, a.chunk_size, a.cache_dir, log)
-            with torch.no_grad():
-                ls = [float(chunk_loss(bb.head, h[i:i + 1], torch.zeros_like(h[i:i + 1]), ids[i:i + 1]))
-                      for i in range(seed * a.eval_chunks, n)]
-            loss = sum(ls) / len(ls)
-            m = {"loss": loss, "avg_cost": 1.0, "n_chunks": len(ls), "chunk_losses": ls,
-                 "loss_skip": skips.get((d, seed), loss), "recovery": None,
-                 "loss_skip_is_ttt_skip": (d, seed) in skips}
-            rec = build_record(run_id=new_run_id(), config=cfg, metrics=m)
-            rec["point_key"] = point_key(cfg)
-            validate(rec)
-            append_record(out, rec)
-            log(f"  bare {d} seed {seed}: loss={loss:.4f} (TTT SKIP {m['loss_skip']:.4f})")
-    return 0
-
-
-# -- full-weight mode --------------------------------------------------------------------------
-
-def run_full(a, bb, base, done, out, log) -> int:
-    from .._harness import append_record, new_run_id
-    from ..corpora import token_chunks
-    from ..dynamic_eval import ACTIONS, LR, chunk_flops, run_interleaved
-    from ..results import build_record
+            write(fpath, cfg, {"loss": loss, "loss_bare": bare, "best_step": hist["best_step"],
+                               "best_val": hist["best_val"], "steps_run": hist["steps_run"],
+                               "stopped_early": hist["stopped_early"], "val_history": hist["val"],
+                               "train_loss_history": [x[1] for x in hist["train"]],
+                               "train_seconds": hist["seconds"]})
+        log(f"  ttt seed {seed} {split}: bare {bare:.4f} " +
+            " ".join(f"{nm}={losses[k]:.4f}" for nm, k in zip(ACTION_NAMES, (0, 1, 2, 4))))
+    # outcome tables
+    pol = _table(layer, bb, ids_all[po], h_all[po], "stdlib-train")
+    flops = _flops(bb, layer, ids_all[:1], h_all[:1])
+    with torch.no_grad():   # the backbone's time per chunk, for the time ratios
+        t = time.perf_counter()
+        for i in range(2):
+            bb.hidden(ids_all[i:i + 1])
+        bb_s = (time.perf_counter() - t) / 2
+    path = Path(a.out_dir) / FILES["ttt"]
+    done = done_keys(path)
     failed = 0
+    gate_cost = UNITS[a.gate_action]
     for d in a.data:
-        cfgs = {n: {**base, "update": "full", "data": d, "seed": 0, "method": "fixed",
-                    "setting": n, "action": n, "eval_chunks": a.full_chunks, "lr": LR,
-                    "optimizer": "Adam", "carried": True, "scored": "before the chunk's update"}
-                for n in ACTIONS}
-        todo = [n for n, c in cfgs.items() if point_key(c) not in done]
-        if not todo:
-            log(f"full {d}: done")
-            continue
-        try:
-            ids = token_chunks(d, bb.tokenize, a.full_chunks, a.chunk_size, bb.vocab_size)
-            flops = {n: chunk_flops(bb.lm, ids[:1], k) for n, k in ACTIONS.items()}
-            t0 = time.perf_counter()
-            res = run_interleaved(bb.lm, ids, log=log)
-            wall, err = time.perf_counter() - t0, None
-        except Exception as e:
-            traceback.print_exc()
-            err = f"{type(e).__name__}: {e}"
-        for n in ACTIONS:
-            cfg = cfgs[n]
-            if n not in todo:
+        n = (seed + 1) * a.eval_chunks
+        ids, h, _ = hidden_states(bb, d, n, a.chunk_size, a.cache_dir, log)
+        sl = slice(seed * a.eval_chunks, n)
+        held = _table(layer, bb, ids[sl], h[sl], d)
+        bare_chunks = held.meta["bare"]
+        bare = float(np.mean(bare_chunks))
+        secs = np.array(held.seconds["ttt"]) + np.array(held.seconds["head"])
+        per_chunk_s = {nm: bb_s + secs[i] / held.n for i, nm in enumerate(ACTION_NAMES)}
+        pts = [("bare", "bare", None), *[(nm, nm, UNITS[nm]) for nm in ACTION_NAMES],
+               ("oracle", "unconstrained", None)]
+        pts += [("oracle", f"budget={b:g}", b) for b in a.budgets]
+        pts += [("gate", f"budget={b:g}", b) for b in a.budgets if b <= gate_cost]
+        pts += [("ppo", f"budget={b:g}", b) for b in a.budgets]
+        for act, setting, B in pts:
+            cfg = {**common, "data": d, "action": act, "setting": setting, "budget": B,
+                   "method": act if act in ("bare", "oracle", "gate", "ppo") else "fixed",
+                   "chunk_size": a.chunk_size, "n_chunks": held.n,
+                   "gate_action": a.gate_action if act == "gate" else None,
+                   "ppo_iterations": a.ppo_iterations if act == "ppo" else None}
+            if point_key(cfg) in done:
                 continue
-            if err:
-                rec = build_record(run_id=new_run_id(), config=cfg, metrics={}, status="error",
-                                   message=err)
+            try:
+                extra = {}
+                if act == "bare":
+                    acts = None
+                elif act in ACTION_NAMES:
+                    acts = np.full(held.n, ACTION_NAMES.index(act))
+                elif act == "oracle":
+                    acts = (hindsight_oracle(held.losses) if B is None else
+                            budget_oracle(held.losses, int(math.floor(B * held.n + 1e-6))))
+                elif act == "gate":
+                    g = InnerLossGate((B - 1) / (gate_cost - 1), Action(a.gate_action))
+                    g.run(pol.inner_before)          # warm-up on the policy chunks
+                    acts = np.array([ACTIONS.index(x) for x in g.run(held.inner_before)])
+                    extra.update(target_rate=g.target_rate, gate_final=g.state())
+                else:
+                    trn = PolicyTrainer(pol, B, PPOConfig(), seed=seed)
+                    t0 = time.perf_counter()
+                    ph = trn.train(a.ppo_iterations)
+                    acts = np.asarray(trn.act(held, seed=seed))
+                    free = np.asarray(trn.act(held, seed=seed, keep_budget=False))
+                    extra.update(ppo_seconds=time.perf_counter() - t0,
+                                 unguarded_avg_cost=float(COSTS[free].mean()),
+                                 ppo_history=[{k: x[k] for k in ("iteration", "reward_vs_skip", "cost", "lambda")}
+                                              for x in ph])
+                if acts is None:
+                    cl, cost, fl, ts = bare_chunks, 1.0, 1.0, 1.0
+                    counts = {}
+                else:
+                    acts = np.asarray(acts, dtype=np.int64)
+                    cl = held.losses[np.arange(held.n), acts].tolist()
+                    cost = float(COSTS[acts].mean())
+                    fl = float(np.mean([flops[ACTION_NAMES[i]] for i in acts]) / flops["SKIP"])
+                    ts = float(np.mean([per_chunk_s[ACTION_NAMES[i]] for i in acts]) / per_chunk_s["SKIP"])
+                    counts = {nm: int((acts == i).sum()) for i, nm in enumerate(ACTION_NAMES)}
+                loss = float(np.mean(cl))
+                ob = UNITS.get(act, B)
+                o_loss = (float(held.losses[np.arange(held.n), budget_oracle(
+                    held.losses, int(math.floor(ob * held.n + 1e-6)))].mean()) if ob else None)
+                m = {"loss": loss, "loss_bare": bare, "loss_skip": held.fixed("SKIP")[0],
+                     "avg_cost": cost, "flops_ratio": fl, "time_ratio": ts,
+                     "time_ratio_kind": "backbone forward (timed here) + the action's layer and head",
+                     "budget": ob, "oracle_loss_at_budget": o_loss,
+                     "recovery": None if (ob is None or act in ("bare", "oracle")) else recovery(bare, loss, o_loss),
+                     "n_chunks": held.n, "chunk_losses": cl, "action_counts": counts,
+                     "chunk_actions": [] if acts is None else [ACTION_NAMES[i] for i in acts],
+                     "fixed_losses": {nm: held.fixed(nm)[0] for nm in ACTION_NAMES},
+                     "flops_per_chunk": flops, "recon_before": held.inner_before.tolist(),
+                     "skip_equals_bare": bool(np.array_equal(held.losses[:, 0], np.asarray(bare_chunks))),
+                     **extra}
+                write(path, cfg, m)
+                rv = m["recovery"]
+                log(f"  ttt {d} seed {seed} {act} {setting}: loss={loss:.4f} (bare {bare:.4f}) "
+                    f"cost={cost:.2f}" + ("" if rv is None else f" rec={rv:.2f}"))
+            except Exception as e:   # noqa: BLE001 - one failing point never loses the others
+                write(path, cfg, {}, "error", f"{type(e).__name__}: {e}")
+                log(f"  ttt {d} seed {seed} {act} {setting}: ERROR {type(e).__name__}: {e}")
                 failed += 1
-            else:
-                r, skip = res[n], res["SKIP"]
-                secs = sorted(r["chunk_seconds"])
-                m = {"loss": sum(r["chunk_losses"]) / len(r["chunk_losses"]),
-                     "loss_skip": sum(skip["chunk_losses"]) / len(skip["chunk_losses"]),
-                     "n_chunks": len(r["chunk_losses"]), "chunk_losses": r["chunk_losses"],
-                     "chunk_seconds": r["chunk_seconds"], "step_losses": r["step_losses"],
-                     "median_seconds": secs[len(secs) // 2],
-                     "time_ratio": (sum(r["chunk_seconds"]) / sum(skip["chunk_seconds"])),
-                     "flops_per_chunk": flops[n], "flops_ratio": flops[n] / flops["SKIP"],
-                     "avg_cost": float({"SKIP": 1, "UPDATE_1": 3, "UPDATE_2": 5, "UPDATE_4": 12}[n]),
-                     "interleaved_wall_s": wall}
-                rec = build_record(run_id=new_run_id(), config=cfg, metrics=m)
-                log(f"  full {d} {n}: loss={m['loss']:.4f} (SKIP {m['loss_skip']:.4f}) "
-                    f"flops x{m['flops_ratio']:.2f} time x{m['time_ratio']:.2f}")
-            rec["point_key"] = point_key(cfg)
-            validate(rec)
-            append_record(out, rec)
     return failed
 
 
-def summarize(path: Path) -> list:
+# -- full-weight mode ---------------------------------------------------------------------------
+
+def _full_seed(a, bb, seed, base, out, log, shared) -> int:
+    import numpy as np
+
+    from ..actions import Action
+    from ..corpora import token_chunks
+    from ..dynamic_eval import ACTIONS as DE_ACTIONS
+    from ..dynamic_eval import LR, chunk_flops, run_interleaved
+    from ..full_policies import gate_chooser, ppo_chooser, run_policy_stream, surrogate_table
+    from ..gate import InnerLossGate
+    from ..oracle import ACTIONS, COSTS
+    from ..policy import PolicyTrainer, PPOConfig
+    path = Path(a.out_dir) / FILES["full"]
+    done = done_keys(path)
+    common = {**base, "update": "full", "seed": seed, "lr": LR, "optimizer": "Adam",
+              "carried": True, "scored": "before the chunk's own update"}
+    gate_cost = UNITS[a.gate_action]
+    failed = 0
+    if "flops" not in shared:
+        ids0 = token_chunks("stdlib-train", bb.tokenize, 1, a.chunk_size, bb.vocab_size)
+        shared["flops"] = {n: chunk_flops(bb.lm, ids0, k) for n, k in DE_ACTIONS.items()}
+    flops = shared["flops"]
+    for d in a.data:
+        def cfg_of(act, setting, B):
+            return {**common, "data": d, "action": act, "setting": setting, "budget": B,
+                    "method": act if act in ("bare", "gate", "ppo") else "fixed",
+                    "chunk_size": a.chunk_size, "n_chunks": a.full_chunks,
+                    "gate_action": a.gate_action if act == "gate" else None,
+                    "ppo_iterations": a.ppo_iterations if act == "ppo" else None}
+        fixed = [("bare", "bare", None)] + [(n, n, UNITS[n]) for n in ACTION_NAMES]
+        pols = ([("gate", f"budget={b:g}", b) for b in a.full_budgets if b <= gate_cost]
+                + [("ppo", f"budget={b:g}", b) for b in a.full_budgets])
+        if a.full_policy_data is not None and d not in a.full_policy_data:
+            pols = []
+        todo = [p for p in fixed + pols if point_key(cfg_of(*p)) not in done]
+        if not todo:
+            log(f"full {d} seed {seed}: done")
+            continue
+        n = (seed + 1) * a.full_chunks
+        ids = token_chunks(d, bb.tokenize, n, a.chunk_size, bb.vocab_size)[seed * a.full_chunks:n]
+        res = None
+        if any(p in todo for p in fixed):
+            t0 = time.perf_counter()
+            res = run_interleaved(bb.lm, ids, log=log)
+            wall = time.perf_counter() - t0
+        skip_loss = None if res is None else float(np.mean(res["SKIP"]["chunk_losses"]))
+        for p in todo:
+            act, setting, B = p
+            cfg = cfg_of(*p)
+            try:
+                if p in fixed:
+                    r = res["SKIP" if act == "bare" else act]
+                    name = "SKIP" if act == "bare" else act
+                    m = {"loss": float(np.mean(r["chunk_losses"])), "loss_bare": skip_loss,
+                         "avg_cost": float(UNITS[name]), "flops_ratio": flops[name] / flops["SKIP"],
+                         "flops_per_chunk": flops[name],
+                         "time_ratio": sum(r["chunk_seconds"]) / sum(res["SKIP"]["chunk_seconds"]),
+                         "time_ratio_kind": "interleaved: the four actions alternate chunk by chunk in one process",
+                         "chunk_losses": r["chunk_losses"], "chunk_seconds": r["chunk_seconds"],
+                         "step_losses": r["step_losses"], "interleaved_wall_s": wall,
+                         "n_chunks": len(r["chunk_losses"]), "recovery": None,
+                         "chunk_actions": [name] * len(r["chunk_losses"]),
+                         "note": "bare: in this mode there is no layer; bare is the unchanged backbone (the SKIP stream)"
+                         if act == "bare" else None}
+                else:
+                    if "table" not in shared:
+                        pc = token_chunks("stdlib-train", bb.tokenize,
+                                          a.full_policy_chunks + 1 + a.train_chunks, a.chunk_size,
+                                          bb.vocab_size)[a.train_chunks:]
+                        shared["table"] = surrogate_table(bb.lm, pc, log=log)
+                    tab = shared["table"]
+                    extra = {}
+                    if act == "gate":
+                        g = InnerLossGate((B - 1) / (gate_cost - 1), Action(a.gate_action))
+                        g.run(tab.inner_before)
+                        fac = gate_chooser(g)
+                        extra["target_rate"] = g.target_rate
+                    else:
+                        trn = PolicyTrainer(tab, B, PPOConfig(), seed=seed)
+                        trn.train(a.ppo_iterations)
+                        fac = ppo_chooser(trn, seed)
+                        extra["surrogate_table"] = tab.to_dict()
+                    t0 = time.perf_counter()
+                    r = run_policy_stream(bb.lm, ids, fac)
+                    acts = np.asarray(r["chunk_actions"])
+                    m = {"loss": float(np.mean(r["chunk_losses"])), "loss_bare": skip_loss,
+                         "avg_cost": float(COSTS[acts].mean()),
+                         "flops_ratio": float(np.mean([flops[ACTIONS[i].value] for i in acts]) / flops["SKIP"]),
+                         "chunk_losses": r["chunk_losses"], "chunk_seconds": r["chunk_seconds"],
+                         "chunk_actions": [ACTIONS[i].value for i in acts],
+                         "action_counts": {x.value: int((acts == i).sum()) for i, x in enumerate(ACTIONS)},
+                         "n_chunks": len(acts), "recovery": None, "stream_wall_s": time.perf_counter() - t0,
+                         **extra}
+                    if skip_loss is None:
+                        m["loss_bare"] = None
+                write(path, cfg, m)
+                log(f"  full {d} seed {seed} {act} {setting}: loss={m['loss']:.4f} "
+                    f"cost={m['avg_cost']:.2f} flops x{m['flops_ratio']:.2f}")
+            except Exception as e:   # noqa: BLE001 - one failing point never loses the others
+                write(path, cfg, {}, "error", f"{type(e).__name__}: {e}")
+                log(f"  full {d} seed {seed} {act} {setting}: ERROR {type(e).__name__}: {e}")
+                failed += 1
+    return failed
+
+
+# -- summary ------------------------------------------------------------------------------------
+
+def summarize(out_dir: Path) -> list:
     import statistics as st
+
+    from rtrl_moe.records import read_records
     groups: dict = {}
-    for r in read(path):
-        if r["status"] == "ok":
-            c = r["config"]
-            groups.setdefault((c["backbone"], c["update"], c["data"], c["method"], c["setting"]),
-                              []).append(r)
+    for f in FILES.values():
+        p = out_dir / f
+        if not p.exists():
+            continue
+        for r in read_records(p):
+            if r["status"] == "ok":
+                c = r["config"]
+                groups.setdefault((c["update"], c["data"], c["action"], c["setting"]), []).append(r["metrics"])
     rows = []
-    for key, rs in sorted(groups.items()):
-        def ms(k):
-            xs = [r["metrics"].get(k) for r in rs if r["metrics"].get(k) is not None]
+    for key, ms in sorted(groups.items()):
+        def agg(k):
+            xs = [m.get(k) for m in ms if isinstance(m.get(k), (int, float))]
             return (st.mean(xs), st.stdev(xs) if len(xs) > 1 else 0.0) if xs else (None, None)
-        rows.append({"key": key, "seeds": len(rs), "loss": ms("loss"), "loss_skip": ms("loss_skip"),
-                     "avg_cost": ms("avg_cost"), "recovery": ms("recovery")})
+        rows.append({"key": key, "seeds": len(ms), "loss": agg("loss"), "avg_cost": agg("avg_cost"),
+                     "flops_ratio": agg("flops_ratio"), "recovery": agg("recovery")})
     return rows
 
 
-def print_summary(path: Path) -> None:
+def print_summary(out_dir: Path) -> None:
     f = lambda p, nd=4: "n/a" if p[0] is None else f"{p[0]:.{nd}f} ± {p[1]:.{nd}f}"  # noqa: E731
-    print("| backbone | update | data | method | setting | seeds | loss | SKIP | cost | recovery |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in summarize(path):
-        print("| " + " | ".join(r["key"]) + f" | {r['seeds']} | {f(r['loss'])} | {f(r['loss_skip'])} "
-              f"| {f(r['avg_cost'], 2)} | {f(r['recovery'], 2)} |")
+    print("| update | data | action | setting | seeds | loss | cost (units) | FLOPs x | recovery |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in summarize(out_dir):
+        print("| " + " | ".join(str(x) for x in r["key"]) + f" | {r['seeds']} | {f(r['loss'])} | "
+              f"{f(r['avg_cost'], 2)} | {f(r['flops_ratio'], 2)} | {f(r['recovery'], 2)} |")
 
 
 def main(argv=None) -> int:
-    a = build_parser().parse_args(argv)
-    out = Path(a.output)
-    if a.summary:
-        print_summary(out)
-        return 0
-    import torch
-    import transformers
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    out = Path(a.out_dir)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out_dir {out} is not a directory")
+    try:
+        if a.summary:
+            print_summary(out)
+            return 0
+    except Exception as e:   # noqa: BLE001 - a bad records file: one line, not a traceback
+        print(f"{parser.prog}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    try:
+        import torch
+        import transformers
 
-    from ..backbone import DEFAULT_CACHE, load_backbone
-    torch.set_num_threads(a.threads)
-    a.cache_dir = a.cache_dir or str(DEFAULT_CACHE)
+        from ..backbone import DEFAULT_CACHE, load_backbone
+        torch.set_num_threads(a.threads)
+        a.cache_dir = a.cache_dir or str(DEFAULT_CACHE)
+        out.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        bb = load_backbone(a.backbone, cache_dir=a.cache_dir, scale=a.scale, seed=0)
+    except Exception as e:   # noqa: BLE001 - outside the command's control: one line, exit 1
+        print(f"{parser.prog}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     log = lambda s: print(s, flush=True)  # noqa: E731
-    t0 = time.perf_counter()
-    bb = load_backbone(a.backbone, cache_dir=a.cache_dir, scale=a.scale, seed=0)
-    base = {"kind": "ponder", "label": LABEL, "backbone": a.backbone,
+    from ..results import load_avg
+    load = load_avg()
+    base = {"kind": "ponder", "label": "issue32", "backbone": a.backbone, "model_scale": bb.name,
             "role": "measurement" if a.backbone == "smollm2-135m" else "pipeline-check",
             "backbone_info": bb.info, "backbone_params": bb.n_params(),
-            "chunk_size": a.chunk_size, "eval_chunks": a.eval_chunks,
-            "train_chunks": a.train_chunks, "policy_chunks": a.policy_chunks,
-            "outer_steps": a.outer_steps, "outer_lr": a.outer_lr, "mini_batch": 16,
-            "gate_action": a.gate_action, "ppo_iterations": a.ppo_iterations,
-            "cost_units": {"SKIP": 1, "UPDATE_1": 3, "UPDATE_2": 5, "UPDATE_4": 12},
-            "threads": a.threads, "device": "cpu", "dtype": "float32",
-            "transformers": transformers.__version__, "model_scale": bb.name,
-            "load_s": time.perf_counter() - t0}
-    done = {r["point_key"] for r in read(out) if r["status"] == "ok"}
-    failed = 0
-    if "ttt" in a.update:
-        failed += run_ttt(a, bb, base, done, out, log)
-    if "ttt" in a.update:
-        failed += run_bare(a, bb, base, done, out, log)
-    if "full" in a.update:
-        failed += run_full(a, bb, base, done, out, log)
+            "cost_units": UNITS, "threads": a.threads, "device": "cpu", "dtype": "float32",
+            "transformers": transformers.__version__, "load_s": time.perf_counter() - t0,
+            "load_avg_1m_start": load}
+    failed, shared = 0, {}
+    for seed in a.seeds:
+        for stage, fn in (("ttt", _ttt_seed), ("full", None)):
+            if stage not in a.stage or fn is None:
+                continue
+            try:
+                failed += fn(a, bb, seed, base, out, log)
+            except Exception as e:   # noqa: BLE001 - the next seed still runs
+                print(f"ttt seed {seed}: {type(e).__name__}: {e}", file=sys.stderr)
+                failed += 1
+    if "full" in a.stage:
+        for seed in a.seeds:
+            try:
+                failed += _full_seed(a, bb, seed, base, out, log, shared)
+            except Exception as e:   # noqa: BLE001
+                print(f"full seed {seed}: {type(e).__name__}: {e}", file=sys.stderr)
+                failed += 1
     print_summary(out)
     return 1 if failed else 0
 

@@ -59,6 +59,11 @@ def _actions(text: str) -> list:
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m ponderttt.experiments.train_baseline",
                 description="PonderTTT baseline: one fixed action on every chunk of a stream.")
+    p.add_argument("--backbone", choices=["gpt2-random", "smollm2-135m"], default="gpt2-random",
+                   help="gpt2-random: the seed's random-init GPT-2 at --model_scale with the TTT "
+                        "layer (default); smollm2-135m: the pretrained SmolLM2-135M in the seed's "
+                        "own mode (UPDATE_k = k Adam steps on all weights, carried; each chunk "
+                        "scored before its update)")
     p.add_argument("--model_scale", choices=list(SCALES), default="125m",
                    help="GPT-2 shape: tiny (tests), 125m, 350m, 1b (default 125m)")
     p.add_argument("--action", type=_actions, default=[Action.SKIP],
@@ -114,12 +119,20 @@ def _check(p: argparse.ArgumentParser, a: argparse.Namespace) -> None:
         p.error(f"--device {a.device}: CUDA is not available on this machine")
     if a.weights and not Path(a.weights).exists():
         p.error(f"--weights {a.weights}: no such file or directory")
+    if getattr(a, "backbone", "gpt2-random") == "smollm2-135m":   # frontier/train_policy share _check
+        if a.weights:
+            p.error("--weights is for gpt2-random; smollm2-135m loads its own checkpoint")
+        if dev.type != "cpu":
+            p.error("--backbone smollm2-135m runs on --device cpu here")
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     a = parser.parse_args(argv)
     _check(parser, a)
+    if a.backbone == "smollm2-135m":
+        from ._baseline_backbone import run
+        return run(a)
 
     import psutil
     import torch
@@ -138,7 +151,7 @@ def main(argv=None) -> int:
     run_id = new_run_id()
     out_dir = Path(a.output_dir)
     record_path = Path(a.record) if a.record else out_dir / "records.jsonl"
-    config = {"action": name, "actions_cycle": [x.value for x in cycle], "model_scale": a.model_scale, "data": data,
+    config = {"backbone": "gpt2-random", "update": "ttt", "action": name, "actions_cycle": [x.value for x in cycle], "model_scale": a.model_scale, "data": data,
               "data_split": a.split if a.use_real_data else None,
               "tokenizer": "byte-level: GPT-2 single-byte ids 0..255" if a.use_real_data
               else "uniform random ids", "chunk_size": a.chunk_size, "num_chunks": a.num_chunks,

@@ -25,7 +25,7 @@ from pathlib import Path
 from ..config import CONTEXT, SCALES
 from .train_baseline import _check, _Parser, _positive
 
-DEFAULT_OUTPUT = "outputs/policy"
+DEFAULT_OUTPUT = "local/ponder/policy"
 
 
 def _budget(text: str) -> float:

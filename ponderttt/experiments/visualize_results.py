@@ -83,14 +83,22 @@ def plot(rec: dict, out_dir: Path) -> list:
     return [p1, p2]
 
 
-def main(argv=None) -> int:
+DEFAULT_OUT = "local/ponder/figures"
+
+
+def build_parser():
     p = _Parser(prog="python scripts/visualize_results.py",
                 description="Plot a train_policy results file: training_history.png and "
                             "action_distribution.png.")
     p.add_argument("--results_file", "--results", dest="results_file", required=True,
                    help="OUTPUT_DIR/<scale>/results.json written by train_policy")
-    p.add_argument("--output_dir", default=None,
-                   help="folder for the PNGs (default: the results file's folder)")
+    p.add_argument("--output_dir", default=DEFAULT_OUT,
+                   help=f"folder for the PNGs (default {DEFAULT_OUT})")
+    return p
+
+
+def main(argv=None) -> int:
+    p = build_parser()
     a = p.parse_args(argv)
     path = Path(a.results_file)
     if not path.is_file():
@@ -99,7 +107,7 @@ def main(argv=None) -> int:
         rec = load(path)
     except (ValueError, json.JSONDecodeError) as e:
         p.error(str(e))
-    for f in plot(rec, Path(a.output_dir) if a.output_dir else path.parent):
+    for f in plot(rec, Path(a.output_dir)):
         print(f"Wrote {f}")
     return 0
 
