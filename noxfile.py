@@ -26,6 +26,30 @@ ASV = ("asv>=0.6.4", "virtualenv>=20.24")
 NOT_CUDA = r"^(?!.*(CUDA|Cuda|Nvml)).*$"
 
 
+#: what the report session imports (rtrl_moe's bench and report extras)
+REPORT_MODULES = ("rtrl_moe", "torch", "psutil", "tqdm", "pandas", "jsonschema", "matplotlib",
+                  "jinja2")
+
+
+def _this_checkout_installed_here() -> bool:
+    """True when nox runs from an environment that already holds this checkout (editable) and the
+    report's extras: the README's main command (``.venv/bin/nox`` after ``pip install -e
+    '.[bench,report,dev]'``). The report session then runs in it instead of building a second
+    virtualenv with its own torch (a minute or more and about 1 GB on a fresh clone)."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("rtrl_moe")
+        if spec is None or spec.origin is None or Path(spec.origin).resolve().parents[1] != ROOT:
+            return False
+        return all(importlib.util.find_spec(m) is not None for m in REPORT_MODULES[1:])
+    except (ImportError, ValueError):
+        return False
+
+
+#: the report session's environment: nox's own where it already has the project, else a venv
+REPORT_IN_PLACE = _this_checkout_installed_here()
+
+
 def _install_project(session: nox.Session, extras: str = "") -> None:
     spec = f".[{extras}]" if extras else "."
     session.install("-e", spec)
@@ -56,10 +80,11 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=False if REPORT_IN_PLACE else PYTHON)
 def report(session: nox.Session) -> None:
     """Sweep the quick preset into local/results/, render local/reports/ (git-ignored, so the
-    checkout stays clean); -- --results results/ --out reports/ refreshes the committed ones."""
+    checkout stays clean); -- --results results/ --out reports/ refreshes the committed ones.
+    Run from the project's own venv (.venv/bin/nox), it uses that venv instead of a new one."""
     parser = argparse.ArgumentParser(prog="nox -s report --")
     parser.add_argument("--preset", default="quick",
                         help="sweep preset of rtrl_moe/bench/presets.py: quick (default, the "
@@ -72,14 +97,21 @@ def report(session: nox.Session) -> None:
     parser.add_argument("--out", default="local/reports/",
                         help="report output folder (default: local/reports/, git-ignored)")
     args, extra = parser.parse_known_args(session.posargs)
-    _install_project(session, "bench,report")
+    if REPORT_IN_PLACE:
+        python = sys.executable
+        session.log(f"running in nox's own environment ({sys.prefix}): it holds this checkout "
+                    "and the report's extras")
+    else:
+        python = "python"
+        _install_project(session, "bench,report")
     if not args.no_sweep:
         out = os.path.join(args.results, f"{args.preset}.jsonl")
-        session.run("python", "-m", "rtrl_moe.bench", "sweep", "--preset", args.preset,
-                    "--out", out, *extra)
-    session.run("python", "-m", "rtrl_moe.report", "--results", args.results, "--out", args.out)
-    session.log(f"report written to {args.out}index.html and {args.out}REPORT.md "
-                f"(from the records in {args.results})")
+        session.run(python, "-m", "rtrl_moe.bench", "sweep", "--preset", args.preset,
+                    "--out", out, *extra, external=True)
+    session.run(python, "-m", "rtrl_moe.report", "--results", args.results, "--out", args.out,
+                external=True)
+    session.log(f"report written to {os.path.join(args.out, 'index.html')} and "
+                f"{os.path.join(args.out, 'REPORT.md')} (from the records in {args.results})")
 
 
 @nox.session(python=PYTHON)

@@ -82,8 +82,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argtypes.Parser(prog="python -m rtrl_moe.bench",
-                 description="Measure rtrl_moe learners (memory, time, work, agreement); "
-                             "docs/RESULTS.md says what each record field means.")
+                         description="Measure rtrl_moe learners (memory, time, work, "
+                                     "agreement); docs/RESULTS.md says what each record field "
+                                     "means.")
     sub = ap.add_subparsers(dest="cmd", metavar="{agree,point,sweep,report}")
     sub.required = True
 

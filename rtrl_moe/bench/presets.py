@@ -2,19 +2,19 @@
 
 ``quick`` -- what ``nox -s report`` measures on a new machine, so the README's main command ends
 within about five minutes on two cores: only the points whose outcome depends on the machine or
-that a verdict needs (estimated from the recorded wall times of the same points, about 3
-minutes on a quiet 2-core CPU; ``sweep --dry-run`` prints the estimate):
+that a verdict needs (about 2.5 minutes on a quiet 2-core CPU, estimated from the recorded wall
+times of these points and of their T=32 twins; ``sweep --dry-run`` prints an estimate):
 
 * ``agree``: gradient agreement with bptt at T=16 in float64 for every exact learner, the
   documents' formula (``sparse-rtrl-readonly``) and truncated BPTT, and sparse-rtrl in float32:
   exactness on this machine's arithmetic;
 * ``memory-curve``: memory-only points (``repeats=0``) of a small model (:data:`SMALL`): bptt
-  (grows) and sparse-rtrl (flat) at 64, 256, 1024;
+  (grows) and sparse-rtrl (flat) at 32, 128, 512 (:data:`QUICK_MEMORY_T`);
 * ``budget``: bptt under a 64 MB CPU budget (address space over the worker's baseline) at 256 and
   1024 (it ran out of memory at 1024 here) and sparse-rtrl at 1024 under the same budget;
 * ``speed-slots`` / ``speed-experts``: the library's speed targets, sparse-rtrl vs rtrl with
   n_slots 8 (read 2, write 2) and tree-rtrl vs sparse-rtrl with n_experts 8 (top-2), 3 pairs
-  (seeds) each at T=16 (:data:`QUICK_SPEED_T`): the targets' verdicts need 3 pairs.
+  (seeds) each at T=8 (:data:`QUICK_SPEED_T`): the targets' verdicts need 3 pairs.
 
 What ``quick`` measured before and no longer holds lives in its own preset: ``compiled`` (the
 torch.compile comparison with its eager twins at d_model 16, C++ compiled on first use);
@@ -57,10 +57,11 @@ SPEED_EXPERTS = {"d_model": 32, "n_slots": 4, "n_experts": 8, "topk": 2, "topk_r
 SPEED_SLOTS16 = dict(SPEED_SLOTS, d_model=16, d_ff=32)
 SPEED_EXPERTS16 = dict(SPEED_EXPERTS, d_model=16, d_ff=128)
 RNN_SMALL = {"hidden": 32, "cell": "gru"}
-#: ``quick``'s lengths: memory curve, and the speed pairs (T=32 in ``compiled`` and before issue
-#: 33; at 16 the dense-RTRL point of a pair costs half, and the ratio is per step either way)
-QUICK_MEMORY_T = (64, 256, 1024)
-QUICK_SPEED_T = 16
+#: ``quick``'s lengths: the memory curve (16x from shortest to longest), and the speed pairs
+#: (T=32 in ``compiled`` and before issue 33: at 8 a pair costs about a third of that, and the
+#: ratio is of per-step times, whose cost is per token, either way)
+QUICK_MEMORY_T = (32, 128, 512)
+QUICK_SPEED_T = 8
 
 #: a speed ratio is the median over pairs: each seed is one pair, both learners on its data
 PAIR_SEEDS = (0, 1, 2)
