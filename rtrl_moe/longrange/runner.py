@@ -25,6 +25,7 @@ from rtrl_moe.records import append_record, code_fingerprints, ensure_appendable
 from rtrl_moe.records.store import read_records
 
 from .protocol import MODELS, PROTOCOL, TIMEOUT_S, Point, split_label
+from .versions import units_of_config
 
 OWN_FILES = ("longrange/tasks.py", "longrange/protocol.py", "longrange/experiment.py",
              "longrange/kstar.py")
@@ -109,8 +110,9 @@ def run_child(point: Point, timeout_s: float) -> tuple:
 
 
 def record(point: Point, status, metrics, message=None, **extra) -> dict:
-    return make_record(config=point.config(), status=status, metrics=metrics, message=message,
-                       point_key=point.key, code=fingerprint(point), **extra)
+    cfg = point.config()
+    return make_record(config=cfg, status=status, metrics=metrics, message=message,
+                       point_key=point.key, code=fingerprint(point), units=units_of_config(cfg), **extra)
 
 
 def kstar_key(model: str, learner: str) -> str:
@@ -142,7 +144,7 @@ def ensure_kstar(models, out, log=print) -> dict:
             metrics = kstar.measure(m, lab)
             cfg = {**p.config(), "arm": "kstar", "windows": list(kstar.WINDOWS)}
             rec = make_record(config=cfg, status="ok", metrics=metrics, message=None,
-                              point_key=kstar_key(m, lab), code=fingerprint(p),
+                              point_key=kstar_key(m, lab), code=fingerprint(p), units=units_of_config(cfg),
                               wall_s=round(time.perf_counter() - t0, 3))
             append_record(out, rec)
             have[(m, lab)] = metrics["kstar"]

@@ -119,7 +119,7 @@ def _extra_figures(df):
     yield "frontier", frontier.figure(frontier.table(df))
     yield "phases", phases.figure(phases.bars(df))
     yield "longrange", longrange.figure(longrange.table(df))
-    yield "ponder-frontier", ponder_frontier.figure(ponder_frontier.table(df))
+    yield "ponder-frontier", ponder_frontier.figure(df)
 
 
 def test_every_section_figure_reads(committed):
