@@ -89,3 +89,18 @@ def test_a_claims_id_appears_in_one_source_file_only():
         pat = re.compile(r"[\"']" + re.escape(cl.id) + r"[\"']")
         where = [str(p.relative_to(REPO)) for p, s in sources.items() if pat.search(s)]
         assert len(where) == 1, (cl.id, where)
+
+
+def test_practical_at_length_compares_points_of_one_code_version(tmp_path):
+    from rtrl_moe.report.checks.scale import practical_at
+
+    def rec(T, lib):
+        m = dict(synth.measure_metrics("sparse-rtrl", T), wall_s=T * 0.02)
+        r = synth.record("measure", "sparse-rtrl", T, m, label="docs-scale-memory")
+        r["code"] = {"library": lib, "harness": "h"}
+        return r
+    same = load_records(tmp_path, [rec(10_000, "a"), rec(100_000, "a")])
+    assert practical_at()(same).verdict == CONFIRMED
+    mixed = load_records(tmp_path / "m", [rec(10_000, "a"), rec(100_000, "b")])
+    ev = practical_at()(mixed)
+    assert ev.verdict == PARTIAL and "same code" in ev.measured_text

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..data import PEAK, TSTEP, col, kwarg, machine_label, model_field, num, select
+from ..data import PEAK, TSTEP, code_version, col, kwarg, machine_label, model_field, num, select
 from ..evidence import CONFIRMED, NOT_MEASURED, PARTIAL, REFUTED, Evidence, nm, show
 from ..fmt import fmt_bytes, fmt_num, fmt_T, names
 from .speed import under_load
@@ -85,9 +85,12 @@ def practical_at(learner="sparse-rtrl", min_len=100_000, base_len=10_000):
                 f"RSS +{fmt_bytes(num(top, RSS).iloc[0])}")
         notes = [f"time per token: {how}", f"machine: {machine_label(top)}"]
         base = d[(num(d, "config.seq_len") == base_len) & (col(d, "status") == "ok")]
+        # the comparison is within one code version: a base point measured on other code than the
+        # longest run would read a change of code as growth in T
+        base = base[code_version(base).to_numpy() == code_version(top).iloc[0]] if len(base) else base
         if len(base) == 0:
-            return Evidence(PARTIAL, head + f"; no point at T={fmt_T(base_len)} to show it flat", show(top, (PEAK, RSS, WALL)),
-                            "memory", notes)
+            return Evidence(PARTIAL, head + f"; no point at T={fmt_T(base_len)} measured on the same code to show "
+                            "it flat", show(top, (PEAK, RSS, WALL)), "memory", notes)
         base = base.iloc[[0]]
         t0, _ = _per_token_time(base)
         g = {"tensor bytes": (_growth(num(base, PEAK).iloc[0], num(top, PEAK).iloc[0]), FLAT_MEMORY),
