@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from . import ponder_bench as pb
 
 COLORS = {"ttt": "tab:blue", "full": "tab:orange"}
+SHORT = {"ttt": "TTT layer", "full": "full-weight"}
 
 
 def figure(df: pd.DataFrame):
@@ -38,12 +39,12 @@ def figure(df: pd.DataFrame):
                 h = ax.errorbar([p[0] for p in fx], [p[1] for p in fx],
                                 yerr=[0 if p[2] != p[2] else p[2] for p in fx],
                                 color=c, marker="o", ms=4, capsize=2, lw=1.2)
-                handles[f"{u}: fixed SKIP / UPDATE_1 / 2 / 4"] = h
+                handles[f"{SHORT[u]}: fixed SKIP / UPDATE_1 / 2 / 4"] = h
             orc = sorted((r["cost (units)"], r["loss - bare"]) for r in rows
                          if r["action"] == "oracle" and r["setting"] != "unconstrained")
             if orc:
                 (h,) = ax.plot([p[0] for p in orc], [p[1] for p in orc], color=c, ls="--", lw=1)
-                handles[f"{u}: budget oracle"] = h
+                handles[f"{SHORT[u]}: budget oracle"] = h
             for act, mk in (("gate", "s"), ("ppo", "^")):
                 pts = [(r["cost (units)"], r["loss - bare"], r["- bare ±95%"]) for r in rows
                        if r["action"] == act]
@@ -51,7 +52,7 @@ def figure(df: pd.DataFrame):
                     h = ax.errorbar([p[0] for p in pts], [p[1] for p in pts],
                                     yerr=[0 if p[2] != p[2] else p[2] for p in pts],
                                     color=c, marker=mk, ms=6, ls="none", capsize=2, mfc="white")
-                    handles[f"{u}: {act}"] = h
+                    handles[f"{SHORT[u]}: {act}"] = h
         ax.set_xscale("log")
         ax.set_xticks([1, 2, 3, 5, 12])
         ax.set_xticklabels(["1", "2", "3", "5", "12"])
