@@ -84,9 +84,8 @@ def test_hidden_cache_resumes(tmp_path):
 
 
 def test_records_carry_behaviour_versions():
-    from rtrl_moe.records import current_versions, versions_of
-
     from ponderttt.versions import units_of_config
+    from rtrl_moe.records import current_versions, versions_of
     cur = current_versions()
     for cfg in ({"kind": "ponder", "label": "issue32", "update": "ttt", "action": "ppo"},
                 {"kind": "ponder", "label": "issue32", "update": "full", "action": "gate"},
