@@ -186,7 +186,12 @@ def scope(df: pd.DataFrame, results_dir, objs: list) -> dict:
     committed report's verdict beside its own (read from the committed reports/claims.json)."""
     where = Path(results_dir) if results_dir is not None else None
     files = sorted({str(x).split(":")[0] for x in col(df, "_source").dropna()}) if len(df) else []
-    shown = str(where) if where is not None else "results/"
+    shown = "results/"
+    if where is not None:   # the same words however the folder was named (relative, absolute)
+        try:
+            shown = where.resolve().relative_to(REPO).as_posix() + "/"
+        except ValueError:
+            shown = where.as_posix()
     sentence = (f"Every quantitative claim of documents 000-004 (../shared/claims/) set beside {len(df):,} records "
                 f"read from {shown} ({', '.join(files) if files else 'no file'}).")
     committed = where is None or where.resolve() == (REPO / "results").resolve()
