@@ -256,8 +256,8 @@ def itemsize(dtype) -> int:
 
 def record_staleness(rec) -> tuple:
     """(stale, why) of one raw record against the code beside the report: True when a unit it
-    measured changed since, False when it is current, None when it cannot be told. Uses the
-    records store's behaviour versions where the store has them, else its code fingerprints."""
+    measured changed since, False when it is current, None when it cannot be told
+    (``rtrl_moe.records.staleness``, cached per distinct versions/fingerprint)."""
     if not isinstance(rec, dict):
         return None, "no record"
     key = json.dumps([rec.get("code"), rec.get("versions"), (rec.get("config") or {}).get("kind")],
@@ -271,13 +271,8 @@ _STALE: dict = {}
 
 
 def _staleness(rec: dict) -> tuple:
-    import rtrl_moe.records as store
-    if hasattr(store, "staleness"):
-        return store.staleness(rec)
-    parts = store.stale_parts(rec, store.code_fingerprints())
-    if parts is None:
-        return None, "the record carries no code fingerprint (measured before they were recorded)"
-    return bool(parts), (f"code changed since: {', '.join(parts)}" if parts else "")
+    from rtrl_moe.records import staleness
+    return staleness(rec)
 
 
 def code_version(df: pd.DataFrame, timing: bool = False) -> pd.Series:
